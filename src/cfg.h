@@ -1,0 +1,91 @@
+/*
+ * The INI file, parsed with inih into one struct.  Every key lives in one
+ * table (config.c) that says its section, type, default and where it
+ * lands; parsing, defaults, validation and --check-config all come from it.
+ */
+#ifndef MPW_CFG_H
+#define MPW_CFG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* A key that may repeat (init =, job =), in file order. */
+struct strlist {
+	char  **v;
+	size_t  n;
+};
+
+struct cfg {
+	char   *path;		/* the INI file as named */
+	char   *dir;		/* its directory: relative paths in it start here */
+
+	/* [pool] */
+	long    workers;
+	long    max_jobs_per_worker;
+	double  job_timeout;	/* seconds; 0 = none */
+	long    retries;
+	char   *joblog;
+	double  stop_timeout;	/* how long SIGTERM waits for running jobs */
+
+	/* [database] */
+	char   *driver;
+	char   *host;
+	long    port;
+	char   *socket;
+	char   *user;
+	char   *password;
+	char   *password_file;
+	char   *dbname;
+	char   *db_path;
+	char   *conninfo;
+	double  connect_timeout;
+	struct strlist init;
+
+	/* [jobs] */
+	char   *type;
+	char   *file;
+	struct strlist job;
+
+	/* [rename] */
+	char   *directory;
+	char   *extensions;
+	char   *lookup;
+	char   *on_missing;
+
+	/* [command] */
+	char   *template;
+	char   *shell;
+
+	int    *lines;		/* line each key was set on; 0 = default, -1 = command line */
+};
+
+/*
+ * Parse and validate the INI file at path.  Returns the config, or NULL
+ * with every problem found written to err as "file:line: [section] key:
+ * message" lines.  Warnings (a password in a file others can read) are
+ * logged.
+ */
+struct cfg *cfg_load(const char *path, char *err, size_t errlen);
+void        cfg_free(struct cfg *cfg);
+
+/* Write the effective settings as an INI file that cfg_load() accepts. */
+void        cfg_print(const struct cfg *cfg, FILE *out);
+
+/*
+ * Parse a duration: seconds with optional decimals, or a number with an
+ * ms, s, m or h suffix.  Returns 0, or -1 when s is not a duration.
+ */
+int         cfg_parse_duration(const char *s, double *secs);
+
+/*
+ * Override one key from the command line (-j, --joblog).  Returns 0, or -1
+ * with the reason in err.  A path given here is relative to the current
+ * directory, as command-line paths are.
+ */
+int         cfg_set(struct cfg *cfg, const char *section, const char *name,
+                const char *value, char *err, size_t errlen);
+
+/* The line a key was set on: 0 when it kept its default, -1 from the command line. */
+int         cfg_line(const struct cfg *cfg, const char *section, const char *name);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * Job kinds: what a worker does with one job line.  Each kind is a const
+ * table entry (job_command.c, and the database kinds), chosen by [jobs]
+ * type.  The worker owns the loop; a kind only runs one job and says how
+ * it went.
+ */
+#ifndef MPW_JOB_H
+#define MPW_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+struct cfg;
+struct db_conn;
+
+/* Result flags, carried in MSG_RESULT. */
+#define JR_TIMEOUT	0x01	/* killed for running past job_timeout */
+#define JR_ABORTED	0x02	/* killed because mpworker is stopping: not an attempt */
+
+struct job_result {
+	double		start;		/* epoch seconds */
+	double		runtime;	/* seconds */
+	int		exitval;
+	int		signal;
+	uint64_t	send;		/* bytes given to the job */
+	unsigned	flags;
+	char		reason[512];	/* why it failed, for the log */
+};
+
+/* Everything a kind needs to run one job, filled in by the worker. */
+struct job_ctx {
+	const struct cfg	*cfg;
+	struct db_conn		*db;
+	int			 slot;
+	uint64_t		 seq;
+	unsigned		 attempt;
+	const char		*text;	/* the job line, NUL-terminated */
+	size_t			 len;
+	bool			 dry_run;
+	int			 sigfd;	/* the worker's signalfd: SIGCHLD, SIGTERM */
+	int			 out_fd;	/* files that collect a child's stdout, stderr */
+	int			 err_fd;
+	struct buf		 out;	/* output produced in process (rows, plans) */
+	struct buf		 errout;
+	/* Called with the process group of a child the job started, or 0 when it ended. */
+	void			(*spawned)(struct job_ctx *ctx, pid_t pgid);
+	bool			 terminated;	/* the worker got SIGTERM during the job */
+	struct job_result	 res;
+};
+
+struct job_kind {
+	const char *name;
+	bool        needs_db;
+	/*
+	 * Checks of the kind's own config keys, run by the parent at load.
+	 * 0, or -1 with the message in msg and the line to blame in *line.
+	 */
+	int  (*check)(const struct cfg *cfg, int *line, char *msg, size_t msglen);
+	/* Per-worker set-up after the init hook.  0, or -1 with err. */
+	int  (*init)(struct job_ctx *ctx, char *err, size_t errlen);
+	/* Run ctx->text, filling ctx->res. */
+	void (*run)(struct job_ctx *ctx);
+	void (*fini)(struct job_ctx *ctx);
+};
+
+const struct job_kind *job_kind_find(const char *name);
+const char *job_kind_names(void);
+
+extern const struct job_kind job_command;
+
+#endif

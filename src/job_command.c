@@ -1,0 +1,173 @@
+/*
+ * Command jobs: the job line (or [command] template filled in from it) is
+ * run with "shell -c" in its own process group, so that a timeout or a
+ * stop can signal everything the command started.  Its stdout and stderr
+ * go to the worker's scratch files and reach mpworker's own output as one
+ * block when it ends.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "job.h"
+#include "template.h"
+#include "util.h"
+
+/* How long a command has between SIGTERM and SIGKILL. */
+#define KILL_GRACE	1.0
+
+static struct buf cmdline;
+
+static void
+build_command(struct job_ctx *ctx)
+{
+	buf_reset(&cmdline);
+	if (ctx->cfg->template != NULL)
+		tpl_expand(&cmdline, ctx->cfg->template, ctx->text, ctx->len);
+	else
+		buf_add(&cmdline, ctx->text, ctx->len);
+}
+
+/* In the child, between fork and exec: only async-signal-safe calls. */
+static void __attribute__((noreturn))
+exec_child(struct job_ctx *ctx, const char *shell)
+{
+	sigset_t none;
+
+	setpgid(0, 0);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(ctx->out_fd, STDOUT_FILENO) < 0 || dup2(ctx->err_fd, STDERR_FILENO) < 0)
+		_exit(127);
+	execl(shell, shell, "-c", cmdline.data, (char *)NULL);
+	static const char msg[] = "mpworker: cannot run the shell\n";
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(127);
+}
+
+/*
+ * Wait for the child, watching the worker's signalfd: SIGCHLD ends the
+ * wait, SIGTERM (mpworker stopping) and the job's deadline signal the
+ * child's process group, first with SIGTERM and then with SIGKILL.
+ */
+static int
+wait_child(struct job_ctx *ctx, pid_t pid, double deadline)
+{
+	double kill_at = 0;
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return -1;
+
+		double now = now_mono();
+		if (deadline > 0 && now >= deadline && kill_at == 0) {
+			ctx->res.flags |= JR_TIMEOUT;
+			killpg(pid, SIGTERM);
+			kill_at = now + KILL_GRACE;
+		}
+		if (kill_at > 0 && now >= kill_at) {
+			killpg(pid, SIGKILL);
+			kill_at = now + 3600;
+		}
+		double until = kill_at > 0 ? kill_at : deadline;
+		int timeout = until > 0 ? (int)((until - now) * 1000) + 1 : -1;
+		struct pollfd pfd = { .fd = ctx->sigfd, .events = POLLIN };
+		if (poll(&pfd, 1, timeout) > 0) {
+			struct signalfd_siginfo si;
+			while (read(ctx->sigfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGTERM && !ctx->terminated) {
+					ctx->terminated = true;
+					ctx->res.flags |= JR_ABORTED;
+					killpg(pid, SIGTERM);
+					kill_at = now_mono() + KILL_GRACE;
+				}
+			}
+		}
+	}
+	/* After a kill, nothing the command started may outlive it. */
+	if (kill_at > 0)
+		killpg(pid, SIGKILL);
+	return status;
+}
+
+static void
+command_run(struct job_ctx *ctx)
+{
+	struct job_result *res = &ctx->res;
+	const char *shell = ctx->cfg->shell;
+	double deadline = 0;
+	pid_t pid;
+	int status;
+
+	build_command(ctx);
+	if (ctx->dry_run) {
+		buf_add(&ctx->out, cmdline.data, cmdline.len);
+		buf_add(&ctx->out, "\n", 1);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		res->exitval = 255;
+		snprintf(res->reason, sizeof(res->reason), "cannot fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0)
+		exec_child(ctx, shell);
+	setpgid(pid, pid);	/* as the child does: whichever runs first wins */
+	ctx->spawned(ctx, pid);
+	if (ctx->cfg->job_timeout > 0)
+		deadline = now_mono() + ctx->cfg->job_timeout;
+	status = wait_child(ctx, pid, deadline);
+	ctx->spawned(ctx, 0);
+	if (status < 0) {
+		res->exitval = 255;
+		snprintf(res->reason, sizeof(res->reason), "lost the command: %s", strerror(errno));
+	} else if (WIFSIGNALED(status)) {
+		res->signal = WTERMSIG(status);
+		if (res->flags & JR_TIMEOUT)
+			snprintf(res->reason, sizeof(res->reason), "timed out after %gs, killed by signal %d",
+			    ctx->cfg->job_timeout, res->signal);
+		else
+			snprintf(res->reason, sizeof(res->reason), "killed by signal %d (%s)",
+			    res->signal, strsignal(res->signal));
+	} else {
+		res->exitval = WEXITSTATUS(status);
+		if (res->flags & JR_TIMEOUT) {
+			/* It exited on its own after our SIGTERM: still a timeout. */
+			res->signal = SIGTERM;
+			snprintf(res->reason, sizeof(res->reason), "timed out after %gs", ctx->cfg->job_timeout);
+		} else if (res->exitval != 0) {
+			snprintf(res->reason, sizeof(res->reason), "exit status %d", res->exitval);
+		}
+	}
+}
+
+static void
+command_fini(struct job_ctx *ctx)
+{
+	(void)ctx;
+	buf_free(&cmdline);
+}
+
+const struct job_kind job_command = {
+	.name = "command",
+	.needs_db = false,
+	.run = command_run,
+	.fini = command_fini,
+};

@@ -1,0 +1,57 @@
+/*
+ * The joblog: GNU parallel's tab-separated format, one line per finished
+ * attempt, written by the parent as results arrive.
+ *
+ *   Seq Host Starttime JobRuntime Send Receive Exitval Signal Command
+ *
+ * Lines are written with write(2) at the end of every turn of the event
+ * loop, so a kill -9 of the parent loses none that were reported; the file
+ * is also fdatasync'ed about once a second against a crash of the machine.
+ */
+#ifndef MPW_JOBLOG_H
+#define MPW_JOBLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct joblog;
+
+struct joblog_entry {
+	uint64_t	 seq;
+	double		 start;
+	double		 runtime;
+	uint64_t	 send;
+	uint64_t	 receive;
+	int		 exitval;
+	int		 signal;
+	const char	*command;
+	size_t		 command_len;
+};
+
+/*
+ * Open the joblog at path: appended to when resuming, else truncated.  A
+ * new or empty file gets the header line.  NULL with err on failure.
+ */
+struct joblog *joblog_open(const char *path, bool append, char *err, size_t errlen);
+void joblog_add(struct joblog *jl, const struct joblog_entry *e);
+/* Write what joblog_add() queued.  0, or -1 (logged) on a write error. */
+int  joblog_flush(struct joblog *jl);
+void joblog_close(struct joblog *jl);
+
+/* A set of job sequence numbers, as a bitmap: 10 million jobs take 1.25 MB. */
+struct seqset;
+bool seqset_has(const struct seqset *s, uint64_t seq);
+void seqset_free(struct seqset *s);
+
+/*
+ * Read the joblog at path for --resume: the set of jobs not to run again.
+ * It holds every job with a successful attempt (Exitval 0 and Signal 0),
+ * and with include_failed every job with a failed one too.  A missing file
+ * is an empty set.  Returns 0, or -1 with err when the file is not a
+ * joblog.
+ */
+int  joblog_read_done(const char *path, bool include_failed, struct seqset **out,
+    uint64_t *count, char *err, size_t errlen);
+
+#endif

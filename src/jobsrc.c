@@ -1,0 +1,210 @@
+/* The job source: see jobsrc.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "jobsrc.h"
+#include "log.h"
+#include "util.h"
+
+#define READ_CHUNK	(64u << 10)
+
+struct jobsrc {
+	const struct strlist	*inline_jobs;
+	size_t			 next_inline;
+	char			*path;		/* for messages */
+	int			 fd;		/* -1 when there is no file, or it ended */
+	bool			 own_fd;
+	struct buf		 in;
+	bool			 skipping;	/* discarding the rest of an overlong line */
+	bool			 eof;
+	bool			 blocking;	/* standard input: read only when poll says so */
+	bool			 readable;
+	uint64_t		 seq;
+	char			*line;		/* copy of the current inline job */
+};
+
+struct jobsrc *
+jobsrc_open(const struct cfg *cfg, bool follow, char *err, size_t errlen)
+{
+	struct jobsrc *src = xcalloc(1, sizeof(*src));
+
+	src->inline_jobs = &cfg->job;
+	src->fd = -1;
+	if (cfg->file == NULL)
+		return src;
+	src->path = xstrdup(cfg->file);
+	if (strcmp(cfg->file, "-") == 0) {
+		src->fd = STDIN_FILENO;
+		src->blocking = true;
+		free(src->path);
+		src->path = xstrdup("standard input");
+	} else {
+		struct stat st;
+		int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+		/*
+		 * A service reading a FIFO holds it open for writing too, so
+		 * that it never sees end of file between writers.
+		 */
+		if (follow && stat(cfg->file, &st) == 0 && S_ISFIFO(st.st_mode))
+			flags = O_RDWR | O_CLOEXEC | O_NONBLOCK;
+		src->fd = open(cfg->file, flags);
+		if (src->fd < 0) {
+			snprintf(err, errlen, "[jobs] file: %s: %s", cfg->file, strerror(errno));
+			jobsrc_close(src);
+			return NULL;
+		}
+		src->own_fd = true;
+	}
+	return src;
+}
+
+void
+jobsrc_readable(struct jobsrc *src)
+{
+	src->readable = true;
+}
+
+int
+jobsrc_fd(const struct jobsrc *src)
+{
+	if (src->next_inline < src->inline_jobs->n || src->eof)
+		return -1;
+	return src->fd;
+}
+
+static bool
+is_job(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return i < len && s[i] != '#';
+}
+
+/* Read more of the file into the buffer: 1 read something, 0 would block, -1 end. */
+static int
+fill(struct jobsrc *src)
+{
+	ssize_t n;
+
+	/*
+	 * Standard input may be a terminal shared with the shell that started
+	 * us, so it is not made non-blocking under it: it is read once each
+	 * time poll says it is readable.
+	 */
+	if (src->blocking && !src->readable)
+		return 0;
+	src->readable = false;
+	buf_compact(&src->in);
+	buf_reserve(&src->in, READ_CHUNK + 1);
+	n = read(src->fd, src->in.data + src->in.len, src->in.cap - src->in.len - 1);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n < 0) {
+		log_warn("reading jobs from %s", src->path);
+		return -1;
+	}
+	if (n == 0)
+		return -1;
+	src->in.len += (size_t)n;
+	src->in.data[src->in.len] = '\0';
+	return 1;
+}
+
+/* Hand out one line; jl->text points into the buffer until the next call. */
+static void
+emit(struct jobsrc *src, struct jobline *jl, char *s, size_t len, bool too_long)
+{
+	if (len > 0 && s[len - 1] == '\r')
+		len--;
+	s[len] = '\0';
+	jl->seq = ++src->seq;
+	jl->text = s;
+	jl->len = len;
+	jl->too_long = too_long;
+}
+
+int
+jobsrc_next(struct jobsrc *src, struct jobline *jl)
+{
+	while (src->next_inline < src->inline_jobs->n) {
+		const char *s = src->inline_jobs->v[src->next_inline++];
+		if (!is_job(s, strlen(s)))
+			continue;
+		free(src->line);
+		src->line = xstrdup(s);
+		emit(src, jl, src->line, strlen(s), false);
+		return 1;
+	}
+	if (src->fd < 0 || src->eof)
+		return -1;
+	for (;;) {
+		char *head = buf_head(&src->in);
+		size_t avail = buf_pending(&src->in);
+		char *nl = memchr(head, '\n', avail);
+
+		if (nl != NULL) {
+			size_t len = (size_t)(nl - head);
+			buf_consume(&src->in, len + 1);
+			if (src->skipping) {
+				src->skipping = false;
+				continue;
+			}
+			if (!is_job(head, len))
+				continue;
+			emit(src, jl, head, len, false);
+			return 1;
+		}
+		if (avail > JOB_MAX_LEN && !src->skipping) {
+			/*
+			 * An overlong line becomes a failed job carrying its
+			 * start; the rest of it is read and dropped.
+			 */
+			src->skipping = true;
+			buf_consume(&src->in, avail);
+			emit(src, jl, head, 200, true);
+			return 1;
+		}
+		if (src->skipping)
+			buf_reset(&src->in);
+		int r = fill(src);
+		if (r == 0)
+			return 0;
+		if (r < 0) {
+			src->eof = true;
+			/* A last line without a newline is still a job. */
+			if (buf_pending(&src->in) > 0 && !src->skipping) {
+				head = buf_head(&src->in);
+				avail = buf_pending(&src->in);
+				buf_consume(&src->in, avail);
+				if (is_job(head, avail)) {
+					emit(src, jl, head, avail, false);
+					return 1;
+				}
+			}
+			return -1;
+		}
+	}
+}
+
+void
+jobsrc_close(struct jobsrc *src)
+{
+	if (src == NULL)
+		return;
+	if (src->own_fd && src->fd >= 0)
+		close(src->fd);
+	buf_free(&src->in);
+	free(src->line);
+	free(src->path);
+	free(src);
+}

@@ -1,0 +1,119 @@
+/* Logging: see log.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int verbose = LOG_LVL_INFO;
+static const char *ident = "mpworker";
+static int journal;
+static void (*before_write)(void);
+
+void
+log_init(int verbosity, const char *id)
+{
+	verbose = verbosity;
+	if (id != NULL)
+		ident = id;
+	journal = getenv("JOURNAL_STREAM") != NULL;
+}
+
+void
+log_set_ident(const char *id)
+{
+	ident = id;
+}
+
+int
+log_verbosity(void)
+{
+	return verbose;
+}
+
+void
+log_set_before_write(void (*fn)(void))
+{
+	before_write = fn;
+}
+
+/* Format one line and write it with a single write(2). */
+static void
+vlog(int level, int errnum, const char *fmt, va_list ap)
+{
+	/* syslog priorities: err, warning, info, debug. */
+	static const int prio[] = { 3, 4, 6, 7 };
+	char line[2048];
+	size_t n;
+	int r;
+
+	if (level > verbose)
+		return;
+	if (journal)
+		r = snprintf(line, sizeof(line), "<%d>", prio[level]);
+	else
+		r = snprintf(line, sizeof(line), "%s: ", ident);
+	n = r < 0 ? 0 : (size_t)r;
+	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	if (r > 0)
+		n += (size_t)r;
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	if (errnum != 0) {
+		r = snprintf(line + n, sizeof(line) - n, ": %s", strerror(errnum));
+		if (r > 0)
+			n += (size_t)r;
+		if (n > sizeof(line) - 2)
+			n = sizeof(line) - 2;
+	}
+	line[n++] = '\n';
+	if (before_write != NULL)
+		before_write();
+	while (write(STDERR_FILENO, line, n) < 0 && errno == EINTR)
+		;
+}
+
+#define LOG_FN(name, level, with_errno)				\
+void								\
+name(const char *fmt, ...)					\
+{								\
+	int saved = errno;					\
+	va_list ap;						\
+	va_start(ap, fmt);					\
+	vlog(level, with_errno ? saved : 0, fmt, ap);		\
+	va_end(ap);						\
+	errno = saved;						\
+}
+
+LOG_FN(log_warn, LOG_LVL_WARN, 1)
+LOG_FN(log_warnx, LOG_LVL_WARN, 0)
+LOG_FN(log_info, LOG_LVL_INFO, 0)
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
+LOG_FN(log_errorx, LOG_LVL_ERR, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERR, saved, fmt, ap);
+	va_end(ap);
+	exit(2);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERR, 0, fmt, ap);
+	va_end(ap);
+	exit(2);
+}

@@ -1,0 +1,129 @@
+/*
+ * mpworker: a fork-based multiprocess worker supervisor.  This file reads
+ * the command line, loads the INI file and hands both to the supervisor.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "sdnotify.h"
+#include "supervisor.h"
+
+static const char usage_text[] =
+"usage: mpworker -c FILE [options]\n"
+"  -c, --config FILE    the INI file (see mpworker.ini(5))\n"
+"  -j, --workers N      override [pool] workers\n"
+"  -n, --dry-run        print what each job would do; change nothing, run nothing\n"
+"      --check-config   parse and validate FILE, print the effective settings, exit\n"
+"      --joblog FILE    override [pool] joblog\n"
+"      --resume         skip jobs the joblog records as finished\n"
+"      --resume-failed  like --resume, and run again the ones it records as failed\n"
+"      --progress, --no-progress\n"
+"                       progress bar with rate and ETA on stderr\n"
+"                       (default: on when stderr is a terminal)\n"
+"      --service        run until stopped (systemd, Type=notify)\n"
+"  -q, --quiet          errors only, no report\n"
+"  -v, --verbose        more detail (twice for debugging)\n"
+"  -h, --help           this text\n"
+"  -V, --version        the version\n"
+"exit status: 0 all jobs succeeded, 1 some failed, 2 usage or config error,\n"
+"             3 workers could not start, 4 interrupted (--resume continues)\n";
+
+enum {
+	OPT_CHECK = 256, OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED,
+	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SERVICE,
+};
+
+static const struct option longopts[] = {
+	{ "config",        required_argument, NULL, 'c' },
+	{ "workers",       required_argument, NULL, 'j' },
+	{ "dry-run",       no_argument,       NULL, 'n' },
+	{ "check-config",  no_argument,       NULL, OPT_CHECK },
+	{ "joblog",        required_argument, NULL, OPT_JOBLOG },
+	{ "resume",        no_argument,       NULL, OPT_RESUME },
+	{ "resume-failed", no_argument,       NULL, OPT_RESUME_FAILED },
+	{ "progress",      no_argument,       NULL, OPT_PROGRESS },
+	{ "no-progress",   no_argument,       NULL, OPT_NO_PROGRESS },
+	{ "service",       no_argument,       NULL, OPT_SERVICE },
+	{ "quiet",         no_argument,       NULL, 'q' },
+	{ "verbose",       no_argument,       NULL, 'v' },
+	{ "help",          no_argument,       NULL, 'h' },
+	{ "version",       no_argument,       NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int __attribute__((noreturn))
+usage_error(const char *fmt, const char *arg)
+{
+	fputs("mpworker: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'mpworker --help'.\n", stderr);
+	exit(MPW_EXIT_USAGE);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sup_opts opts = { .report = true };
+	const char *config = NULL, *workers = NULL, *joblog = NULL;
+	bool check = false;
+	int progress = -1;	/* -1: when stderr is a terminal */
+	int verbosity = LOG_LVL_WARN;
+	char err[8192];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:j:nqvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'j': workers = optarg; break;
+		case 'n': opts.dry_run = true; break;
+		case OPT_CHECK: check = true; break;
+		case OPT_JOBLOG: joblog = optarg; break;
+		case OPT_RESUME: opts.resume = true; break;
+		case OPT_RESUME_FAILED: opts.resume_failed = true; break;
+		case OPT_PROGRESS: progress = 1; break;
+		case OPT_NO_PROGRESS: progress = 0; break;
+		case OPT_SERVICE: opts.service = true; break;
+		case 'q': verbosity = LOG_LVL_ERR; opts.report = false; break;
+		case 'v': verbosity = verbosity < LOG_LVL_INFO ? LOG_LVL_INFO : LOG_LVL_DEBUG; break;
+		case 'h': fputs(usage_text, stdout); return MPW_EXIT_OK;
+		case 'V': printf("mpworker %s\n", PACKAGE_VERSION); return MPW_EXIT_OK;
+		default: usage_error("%s", "unknown option");
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (config == NULL)
+		usage_error("%s", "no configuration: give -c FILE");
+	if (opts.resume && opts.resume_failed)
+		usage_error("%s", "--resume and --resume-failed exclude each other");
+	log_init(verbosity, "mpworker");
+	sdn_init();
+
+	struct cfg *cfg = cfg_load(config, err, sizeof(err));
+	if (cfg == NULL) {
+		fputs(err, stderr);
+		return MPW_EXIT_USAGE;
+	}
+	if (workers != NULL && cfg_set(cfg, "pool", "workers", workers, err, sizeof(err)) < 0) {
+		cfg_free(cfg);
+		usage_error("-j: %s", err);
+	}
+	if (joblog != NULL && cfg_set(cfg, "pool", "joblog", joblog, err, sizeof(err)) < 0) {
+		cfg_free(cfg);
+		usage_error("--joblog: %s", err);
+	}
+	if (check) {
+		cfg_print(cfg, stdout);
+		cfg_free(cfg);
+		return MPW_EXIT_OK;
+	}
+	opts.progress = progress < 0 ? isatty(STDERR_FILENO) && !opts.service : progress;
+	return sup_run(cfg, &opts);
+}

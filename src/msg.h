@@ -1,0 +1,108 @@
+/*
+ * Framed messages between the parent and a worker, in the manner of
+ * OpenBSD's imsg: a fixed header (type, payload length), then a fixed
+ * part per type, then an optional variable tail (job text, output bytes,
+ * a reason).  Both ends are the same binary, so fixed parts are plain
+ * structs.  Every message is size-checked before use; an unknown type or a
+ * length over MSG_MAX_PAYLOAD is a protocol error and the worker is
+ * replaced.
+ */
+#ifndef MPW_MSG_H
+#define MPW_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define MSG_MAX_PAYLOAD	(1u << 20)	/* 1 MiB */
+#define MSG_CHUNK	(64u << 10)	/* output travels in pieces of this size */
+
+enum msg_type {
+	/* parent -> worker */
+	MSG_JOB = 1,	/* struct msg_job + job text */
+	MSG_DRAIN,	/* finish the job in hand, drop the queued ones, exit */
+	/* worker -> parent */
+	MSG_READY,	/* the init hook passed */
+	MSG_INITFAIL,	/* the init hook failed: tail is the reason */
+	MSG_SPAWN,	/* struct msg_spawn: a child process started, or ended */
+	MSG_OUTPUT,	/* struct msg_output + bytes of a job's output */
+	MSG_RESULT,	/* struct msg_result + reason when failed */
+	MSG_TYPE_MAX
+};
+
+struct msg_hdr {
+	uint32_t type;
+	uint32_t len;	/* payload bytes after this header */
+};
+
+struct msg_job {
+	uint64_t seq;
+	uint32_t attempt;
+	uint32_t pad;
+};
+
+struct msg_spawn {
+	uint64_t seq;
+	int32_t  pgid;	/* 0: the child has ended */
+	uint32_t pad;
+};
+
+struct msg_output {
+	uint64_t seq;
+	uint32_t stream;	/* 1 = stdout, 2 = stderr */
+	uint32_t pad;
+};
+
+struct msg_result {
+	uint64_t seq;
+	double   start;
+	double   runtime;
+	uint64_t send;
+	uint64_t receive;
+	int32_t  exitval;
+	int32_t  signal;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+/* A parsed message: the fixed part copied out, the tail pointing into the buffer. */
+struct msg {
+	uint32_t	 type;
+	union {
+		struct msg_job		job;
+		struct msg_spawn	spawn;
+		struct msg_output	output;
+		struct msg_result	result;
+	} u;
+	const char	*tail;
+	size_t		 taillen;
+};
+
+/* Append one framed message to b. */
+void msg_put(struct buf *b, uint32_t type, const void *fixed, size_t fixedlen,
+    const void *tail, size_t taillen);
+
+/*
+ * Take the next complete message from the front of b.  Returns 1 with *m
+ * filled (m->tail valid until b is next changed), 0 when b holds no whole
+ * message yet, -1 when the front of b is not a valid message.
+ */
+int  msg_get(struct buf *b, struct msg *m);
+
+/*
+ * Read what fd has into b, up to MSG_CHUNK bytes at a time.  Returns bytes
+ * read, 0 at end of file, -1 with errno (EAGAIN when a non-blocking fd is
+ * empty).
+ */
+ssize_t msg_read(int fd, struct buf *b);
+
+/*
+ * Write as much of b as fd takes.  Returns 0 when b is empty, 1 when some
+ * is left (the fd would block), -1 with errno on a write error.
+ */
+int  msg_flush(int fd, struct buf *b);
+
+const char *msg_type_name(uint32_t type);
+
+#endif

@@ -1,0 +1,102 @@
+/* The progress bar: see progress.h. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "progress.h"
+#include "util.h"
+
+static bool enabled;
+static bool shown;
+static double last_draw;
+
+void
+progress_init(bool on)
+{
+	enabled = on;
+}
+
+bool
+progress_enabled(void)
+{
+	return enabled;
+}
+
+static int
+term_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	return 80;
+}
+
+static void
+fmt_eta(char *out, size_t outlen, double secs)
+{
+	unsigned long s = (unsigned long)(secs + 0.5);
+
+	if (s >= 3600)
+		snprintf(out, outlen, "%lu:%02lu:%02lu", s / 3600, s / 60 % 60, s % 60);
+	else
+		snprintf(out, outlen, "%lu:%02lu", s / 60, s % 60);
+}
+
+void
+progress_draw(uint64_t done, uint64_t failed, uint64_t total, double rate, bool force)
+{
+	char info[128], eta[32], line[512];
+	double now = now_mono();
+	int width, n;
+
+	if (!enabled || (!force && now - last_draw < 0.2))
+		return;
+	last_draw = now;
+	width = term_width();
+	if (total == 0) {
+		n = snprintf(line, sizeof(line), "\r%llu done, %llu failed, %.1f/s\033[K",
+		    (unsigned long long)done, (unsigned long long)failed, rate);
+	} else {
+		if (rate > 0)
+			fmt_eta(eta, sizeof(eta), (double)(total - done) / rate);
+		else
+			snprintf(eta, sizeof(eta), "--:--");
+		snprintf(info, sizeof(info), " %llu/%llu %3.0f%% %llu failed %.1f/s ETA %s",
+		    (unsigned long long)done, (unsigned long long)total,
+		    100.0 * (double)done / (double)total, (unsigned long long)failed, rate, eta);
+		int barw = width - (int)strlen(info) - 4;
+		if (barw < 10)
+			barw = 10;
+		if (barw > 50)
+			barw = 50;
+		int fill = (int)((double)barw * (double)done / (double)total);
+		char bar[64];
+		for (int i = 0; i < barw; i++)
+			bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
+		bar[barw] = '\0';
+		n = snprintf(line, sizeof(line), "\r[%s]%s\033[K", bar, info);
+	}
+	if (n > 0)
+		(void)write_all(STDERR_FILENO, line, strlen(line));
+	shown = true;
+}
+
+void
+progress_clear(void)
+{
+	if (!shown)
+		return;
+	(void)write_all(STDERR_FILENO, "\r\033[K", 4);
+	shown = false;
+	last_draw = 0;
+}
+
+void
+progress_finish(void)
+{
+	progress_clear();
+}

@@ -1,0 +1,22 @@
+/*
+ * The progress bar on stderr: done/total, rate and ETA, redrawn in place
+ * at most five times a second.  Until the whole input has been read the
+ * total is unknown and a running count is shown instead.  Anything else
+ * written to the terminal first calls progress_clear().
+ */
+#ifndef MPW_PROGRESS_H
+#define MPW_PROGRESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+void progress_init(bool enabled);
+bool progress_enabled(void);
+/* Redraw if enough time has passed (or force).  total is 0 while unknown. */
+void progress_draw(uint64_t done, uint64_t failed, uint64_t total, double rate, bool force);
+/* Erase the bar, so that a log line or job output can be written. */
+void progress_clear(void);
+/* Leave the terminal clean at the end of the run. */
+void progress_finish(void);
+
+#endif

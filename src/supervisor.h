@@ -1,0 +1,39 @@
+/*
+ * The supervisor: the parent's one event loop.  It forks the workers,
+ * feeds them jobs through their pipes, writes each job's output and
+ * joblog line as results arrive, reaps and replaces workers that die,
+ * and turns signals (read from a signalfd) into drains, reloads and
+ * status lines.
+ */
+#ifndef MPW_SUPERVISOR_H
+#define MPW_SUPERVISOR_H
+
+#include <stdbool.h>
+
+struct cfg;
+
+/* Exit codes of SPEC.md. */
+enum mpw_exit {
+	MPW_EXIT_OK = 0,		/* every job succeeded */
+	MPW_EXIT_FAILED = 1,		/* at least one job failed after its retries */
+	MPW_EXIT_USAGE = 2,		/* usage or configuration error: nothing ran */
+	MPW_EXIT_INIT = 3,		/* workers could not start (the init hook failed) */
+	MPW_EXIT_INTERRUPTED = 4,	/* stopped by a signal with jobs left: --resume continues */
+};
+
+struct sup_opts {
+	bool dry_run;
+	bool resume;		/* skip jobs the joblog has finished */
+	bool resume_failed;	/* ... but run again the ones that failed */
+	bool service;
+	bool progress;
+	bool report;		/* the end-of-run report on stderr */
+};
+
+/*
+ * Run every job of cfg (one-shot), or serve until stopped (service).
+ * Takes ownership of cfg.  Returns an mpw_exit code.
+ */
+int sup_run(struct cfg *cfg, const struct sup_opts *opts);
+
+#endif

@@ -1,0 +1,90 @@
+/* Template expansion and shell quoting: see template.h. */
+#include "config.h"
+
+#include <string.h>
+
+#include "template.h"
+
+static int
+shell_safe(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c >= 0x80 || strchr("_-./:@%+,", c) != NULL;
+}
+
+void
+tpl_quote(struct buf *out, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!shell_safe((unsigned char)s[i]))
+			break;
+	/*
+	 * '=' is left out of the safe set: as a first word, a=b would be an
+	 * assignment, not a command.  '~' and '#' are out for the same reason.
+	 */
+	if (len > 0 && i == len) {
+		buf_add(out, s, len);
+		return;
+	}
+	buf_add(out, "'", 1);
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\'')
+			buf_add(out, "'\\''", 4);
+		else
+			buf_add(out, &s[i], 1);
+	}
+	buf_add(out, "'", 1);
+}
+
+/* Find field n (1-based) of line: whitespace-separated, like awk. */
+static int
+field(const char *line, size_t len, int n, const char **start, size_t *flen)
+{
+	size_t i = 0;
+
+	for (int f = 1; ; f++) {
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		if (i >= len)
+			return -1;
+		size_t b = i;
+		while (i < len && line[i] != ' ' && line[i] != '\t')
+			i++;
+		if (f == n) {
+			*start = line + b;
+			*flen = i - b;
+			return 0;
+		}
+	}
+}
+
+void
+tpl_expand(struct buf *out, const char *tpl, const char *line, size_t len)
+{
+	const char *p = tpl;
+
+	buf_reserve(out, strlen(tpl) + len + 16);
+	while (*p != '\0') {
+		if (p[0] == '{' && p[1] == '}') {
+			tpl_quote(out, line, len);
+			p += 2;
+		} else if (p[0] == '{' && p[1] >= '1' && p[1] <= '9' && p[2] == '}') {
+			const char *f;
+			size_t flen;
+			if (field(line, len, p[1] - '0', &f, &flen) < 0)
+				tpl_quote(out, "", 0);
+			else
+				tpl_quote(out, f, flen);
+			p += 3;
+		} else {
+			const char *next = strchr(p + 1, '{');
+			size_t n = next ? (size_t)(next - p) : strlen(p);
+			buf_add(out, p, n);
+			p += n;
+		}
+	}
+	if (out->data == NULL)
+		buf_add(out, "", 0);
+}

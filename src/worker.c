@@ -1,0 +1,361 @@
+/* The worker's loop: see worker.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "db.h"
+#include "job.h"
+#include "log.h"
+#include "msg.h"
+#include "util.h"
+#include "worker.h"
+
+/* One job waiting in the worker, as the parent sent it. */
+struct wjob {
+	struct wjob	*next;
+	uint64_t	 seq;
+	uint32_t	 attempt;
+	size_t		 len;
+	char		 text[];
+};
+
+struct worker {
+	const struct wrk_args	*a;
+	const struct job_kind	*kind;
+	int			 sigfd;
+	struct buf		 in;
+	struct buf		 out;
+	struct wjob		*head, *tail;
+	bool			 eof;		/* the parent closed our pipe */
+	bool			 draining;
+	struct job_ctx		 ctx;
+};
+
+static void __attribute__((noreturn))
+wrk_exit(struct worker *w, int code)
+{
+	if (w->kind != NULL && w->kind->fini != NULL)
+		w->kind->fini(&w->ctx);
+	db_close(w->a->cfg, w->ctx.db);
+	_exit(code);
+}
+
+static void
+send_out(struct worker *w)
+{
+	if (buf_pending(&w->out) == 0)
+		return;
+	if (write_all(w->a->fd_out, buf_head(&w->out), buf_pending(&w->out)) < 0) {
+		/* The parent is gone: nobody is left to take results. */
+		wrk_exit(w, WEXIT_SYSTEM);
+	}
+	buf_reset(&w->out);
+}
+
+static void
+drop_queue(struct worker *w)
+{
+	while (w->head != NULL) {
+		struct wjob *j = w->head;
+		w->head = j->next;
+		free(j);
+	}
+	w->tail = NULL;
+}
+
+/* Take every whole message from the input buffer. */
+static void
+take_messages(struct worker *w)
+{
+	struct msg m;
+	int r;
+
+	while ((r = msg_get(&w->in, &m)) == 1) {
+		switch (m.type) {
+		case MSG_JOB: {
+			if (w->draining)
+				break;
+			struct wjob *j = xmalloc(sizeof(*j) + m.taillen + 1);
+			j->next = NULL;
+			j->seq = m.u.job.seq;
+			j->attempt = m.u.job.attempt;
+			j->len = m.taillen;
+			memcpy(j->text, m.tail, m.taillen);
+			j->text[m.taillen] = '\0';
+			if (w->tail != NULL)
+				w->tail->next = j;
+			else
+				w->head = j;
+			w->tail = j;
+			break;
+		}
+		case MSG_DRAIN:
+			w->draining = true;
+			drop_queue(w);
+			break;
+		default:
+			log_warnx("unexpected %s message from the parent", msg_type_name(m.type));
+			wrk_exit(w, WEXIT_PROTO);
+		}
+	}
+	if (r < 0) {
+		log_warnx("malformed message from the parent");
+		wrk_exit(w, WEXIT_PROTO);
+	}
+}
+
+/* Between jobs, SIGTERM means exit now; SIGCHLD from a finished command means nothing. */
+static void
+check_signals(struct worker *w)
+{
+	struct signalfd_siginfo si;
+
+	while (read(w->sigfd, &si, sizeof(si)) == sizeof(si))
+		if (si.ssi_signo == SIGTERM)
+			wrk_exit(w, WEXIT_TERM);
+}
+
+/* Read what the parent has sent; with wait, block until something comes. */
+static void
+read_parent(struct worker *w, bool wait)
+{
+	check_signals(w);
+	if (wait) {
+		struct pollfd pfd[2] = {
+			{ .fd = w->a->fd_in, .events = POLLIN },
+			{ .fd = w->sigfd, .events = POLLIN },
+		};
+		while (poll(pfd, 2, -1) < 0)
+			if (errno != EINTR)
+				wrk_exit(w, WEXIT_SYSTEM);
+		if (pfd[1].revents & POLLIN)
+			check_signals(w);
+		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			return;
+	}
+	for (;;) {
+		ssize_t n = msg_read(w->a->fd_in, &w->in);
+		if (n > 0) {
+			if (buf_pending(&w->in) < MSG_CHUNK)
+				break;
+			continue;
+		}
+		if (n == 0)
+			w->eof = true;
+		else if (errno != EAGAIN)
+			wrk_exit(w, WEXIT_SYSTEM);
+		break;
+	}
+	take_messages(w);
+}
+
+static void
+report_spawn(struct job_ctx *ctx, pid_t pgid)
+{
+	struct worker *w = (struct worker *)((char *)ctx - offsetof(struct worker, ctx));
+	struct msg_spawn sp = { .seq = ctx->seq, .pgid = (int32_t)pgid };
+
+	msg_put(&w->out, MSG_SPAWN, &sp, sizeof(sp), NULL, 0);
+	send_out(w);
+}
+
+/* Queue a job's output as MSG_OUTPUT pieces: in-process text first, then the scratch file. */
+static uint64_t
+queue_output(struct worker *w, uint32_t stream, struct buf *mem, int fd)
+{
+	struct msg_output o = { .seq = w->ctx.seq, .stream = stream };
+	uint64_t total = 0;
+	struct stat st;
+
+	for (size_t off = 0; off < mem->len; off += MSG_CHUNK) {
+		size_t n = mem->len - off < MSG_CHUNK ? mem->len - off : MSG_CHUNK;
+		msg_put(&w->out, MSG_OUTPUT, &o, sizeof(o), mem->data + off, n);
+		total += n;
+	}
+	buf_reset(mem);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size == 0)
+		return total;
+	char chunk[MSG_CHUNK];
+	off_t pos = 0;
+	for (;;) {
+		ssize_t n = pread(fd, chunk, sizeof(chunk), pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		msg_put(&w->out, MSG_OUTPUT, &o, sizeof(o), chunk, (size_t)n);
+		total += (uint64_t)n;
+		pos += n;
+		if (buf_pending(&w->out) >= 4 * MSG_CHUNK)
+			send_out(w);
+	}
+	/* The child shared this file's offset: rewind it as well as emptying it. */
+	if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+		log_warn("cannot empty the output scratch file");
+	return total;
+}
+
+static void
+run_one(struct worker *w, struct wjob *j)
+{
+	struct job_ctx *ctx = &w->ctx;
+	char num[32];
+
+	ctx->seq = j->seq;
+	ctx->attempt = j->attempt;
+	ctx->text = j->text;
+	ctx->len = j->len;
+	memset(&ctx->res, 0, sizeof(ctx->res));
+	snprintf(num, sizeof(num), "%" PRIu64, j->seq);
+	setenv("MPWORKER_SEQ", num, 1);
+
+	ctx->res.start = now_wall();
+	double t0 = now_mono();
+	w->kind->run(ctx);
+	ctx->res.runtime = now_mono() - t0;
+
+	struct msg_result r = {
+		.seq = j->seq,
+		.start = ctx->res.start,
+		.runtime = ctx->res.runtime,
+		.send = ctx->res.send,
+		.exitval = ctx->res.exitval,
+		.signal = ctx->res.signal,
+		.flags = ctx->res.flags,
+	};
+	r.receive = queue_output(w, 1, &ctx->out, ctx->out_fd);
+	queue_output(w, 2, &ctx->errout, ctx->err_fd);
+	const char *reason = ctx->res.reason;
+	msg_put(&w->out, MSG_RESULT, &r, sizeof(r), reason, strlen(reason));
+	send_out(w);
+}
+
+/* A scratch file for a child's output: unlinked from the start, reused per job. */
+static int
+scratch_file(void)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	char *path = xasprintf("%s/mpworker.XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	free(path);
+	return fd;
+}
+
+/*
+ * Signals: SIGTERM and SIGCHLD are read from a signalfd (SIGTERM aborts
+ * the job in hand); the keyboard's SIGINT, SIGHUP and SIGUSR1 are the
+ * parent's business and are ignored here.
+ */
+static int
+setup_signals(void)
+{
+	sigset_t set;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+void
+wrk_main(const struct wrk_args *a)
+{
+	static struct worker w;
+	char err[1024];
+	char num[16];
+	int devnull;
+
+	w.a = a;
+	snprintf(num, sizeof(num), "worker %d", a->slot);
+	log_set_ident(xasprintf("mpworker[%s]", num));
+	w.sigfd = setup_signals();
+	if (w.sigfd < 0) {
+		log_warn("signalfd");
+		_exit(WEXIT_SYSTEM);
+	}
+	/* Die with the parent; it may have died before we got here. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != a->parent)
+		_exit(WEXIT_TERM);
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		close(devnull);
+	}
+	fd_set_nonblock(a->fd_in);
+	snprintf(num, sizeof(num), "%d", a->slot);
+	setenv("MPWORKER_SLOT", num, 1);
+
+	w.kind = job_kind_find(a->cfg->type);
+	w.ctx.cfg = a->cfg;
+	w.ctx.slot = a->slot;
+	w.ctx.dry_run = a->dry_run;
+	w.ctx.sigfd = w.sigfd;
+	w.ctx.spawned = report_spawn;
+	w.ctx.out_fd = scratch_file();
+	w.ctx.err_fd = scratch_file();
+	if (w.ctx.out_fd < 0 || w.ctx.err_fd < 0) {
+		snprintf(err, sizeof(err), "cannot create an output scratch file: %s", strerror(errno));
+		goto initfail;
+	}
+	if (db_open(a->cfg, &w.ctx.db, err, sizeof(err)) < 0)
+		goto initfail;
+	if (w.kind->init != NULL && w.kind->init(&w.ctx, err, sizeof(err)) < 0)
+		goto initfail;
+	msg_put(&w.out, MSG_READY, NULL, 0, NULL, 0);
+	send_out(&w);
+
+	for (;;) {
+		/* Pick up what has arrived (a drain above all) before each job. */
+		read_parent(&w, w.head == NULL && !w.eof);
+		if (w.head == NULL) {
+			if (w.eof || w.draining)
+				wrk_exit(&w, WEXIT_OK);
+			continue;
+		}
+		struct wjob *j = w.head;
+		w.head = j->next;
+		if (w.head == NULL)
+			w.tail = NULL;
+		run_one(&w, j);
+		free(j);
+		if (w.ctx.terminated)
+			wrk_exit(&w, WEXIT_TERM);
+		if (w.ctx.res.flags & JR_TIMEOUT)
+			wrk_exit(&w, WEXIT_TIMEOUT);
+	}
+
+initfail:
+	msg_put(&w.out, MSG_INITFAIL, NULL, 0, err, strlen(err));
+	send_out(&w);
+	_exit(WEXIT_INIT);
+}

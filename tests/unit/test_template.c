@@ -1,0 +1,90 @@
+/* Unit tests of [command] template expansion and shell quoting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "template.h"
+
+static char *
+expand(const char *tpl, const char *line)
+{
+	struct buf b = { 0 };
+
+	tpl_expand(&b, tpl, line, strlen(line));
+	return b.data;
+}
+
+static char *
+quote(const char *s)
+{
+	struct buf b = { 0 };
+
+	tpl_quote(&b, s, strlen(s));
+	return b.data;
+}
+
+#define EXPECT(got, want) do { char *g_ = (got); assert_string_equal(g_, want); free(g_); } while (0)
+
+static void
+quoting(void **state)
+{
+	(void)state;
+	EXPECT(quote("plain_file-1.csv"), "plain_file-1.csv");
+	EXPECT(quote("/data/in/a.dat"), "/data/in/a.dat");
+	EXPECT(quote(""), "''");
+	EXPECT(quote("two words"), "'two words'");
+	EXPECT(quote("it's"), "'it'\\''s'");
+	EXPECT(quote("$(rm -rf /)"), "'$(rm -rf /)'");
+	EXPECT(quote("`id`;x|y&z>w<v*?[]"), "'`id`;x|y&z>w<v*?[]'");
+	EXPECT(quote("a=b"), "'a=b'");
+	EXPECT(quote("~root"), "'~root'");
+	EXPECT(quote("#c"), "'#c'");
+	EXPECT(quote("tab\there"), "'tab\there'");
+}
+
+static void
+whole_line_and_fields(void **state)
+{
+	(void)state;
+	EXPECT(expand("export {1} {2}", "users 2024"), "export users 2024");
+	EXPECT(expand("run {}", "a b"), "run 'a b'");
+	EXPECT(expand("{2}-{1}", "x  \t y"), "y-x");
+	EXPECT(expand("echo {9}", "a b"), "echo ''");
+	EXPECT(expand("echo {1}{1}", "ab"), "echo abab");
+	EXPECT(expand("no placeholders", "ignored"), "no placeholders");
+}
+
+static void
+braces_that_are_not_placeholders(void **state)
+{
+	(void)state;
+	EXPECT(expand("awk '{print $1}' {1}", "f.txt"), "awk '{print $1}' f.txt");
+	EXPECT(expand("echo {10} {0} {x} {", "a"), "echo {10} {0} {x} {");
+	EXPECT(expand("{", "a"), "{");
+}
+
+static void
+fields_cannot_inject(void **state)
+{
+	(void)state;
+	EXPECT(expand("cat {1}", "';touch /tmp/pwned;'"), "cat ''\\'';touch'");
+	EXPECT(expand("cat {}", "';touch /tmp/pwned;'"), "cat ''\\'';touch /tmp/pwned;'\\'''");
+	EXPECT(expand("echo {}", "$HOME && reboot"), "echo '$HOME && reboot'");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(quoting),
+		cmocka_unit_test(whole_line_and_fields),
+		cmocka_unit_test(braces_that_are_not_placeholders),
+		cmocka_unit_test(fields_cannot_inject),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
