@@ -52,9 +52,14 @@
 #define BACKOFF_MAX		10.0
 /* One-shot mode gives up on a slot after this many init failures in a row. */
 #define INIT_FAILURES_MAX	5
-/* Keep about this much work queued in each worker, bounded by WINDOW_MAX jobs. */
+/*
+ * Keep about WINDOW_TARGET seconds of work queued in each worker, so that
+ * it never waits for us between short jobs.  Until runtimes are measured,
+ * and whenever jobs take longer than that, a worker gets one job at a
+ * time: a long job must never hold another back while a worker is idle.
+ */
 #define WINDOW_TARGET		0.005
-#define WINDOW_MIN		2
+#define WINDOW_MIN		1
 #define WINDOW_MAX		64
 
 struct job {
@@ -89,6 +94,7 @@ struct slot {
 	double		 backoff;
 	pid_t		 cmd_pgid;	/* process group of the command in hand */
 	bool		 expect_exit;	/* we asked it to go, or it timed a job out */
+	uint64_t	 timed_out;	/* the job it timed out, if any */
 	bool		 killed;	/* we sent SIGKILL for a job past its timeout */
 	bool		 disabled;	/* given up on: its init hook keeps failing */
 	int		 init_failures;
@@ -206,6 +212,16 @@ input_done(void)
 	return S.src_eof && S.pending.n == 0 && S.retry.n == 0;
 }
 
+/*
+ * Whether a stop left work undone.  A service's input never ends, so
+ * there only jobs already read count.
+ */
+static bool
+jobs_left(void)
+{
+	return S.pending.n + S.retry.n > 0 || (!S.src_eof && !S.opt->service);
+}
+
 static bool
 nothing_in_flight(void)
 {
@@ -303,6 +319,7 @@ slot_start(struct slot *s)
 	s->forked_at = now_mono();
 	s->restart_at = 0;
 	s->expect_exit = s->killed = false;
+	s->timed_out = 0;
 	s->cmd_pgid = 0;
 	log_debug("worker %d started (pid %d)", s->id, (int)pid);
 	return 0;
@@ -422,8 +439,10 @@ on_result(struct slot *s, const struct msg *m)
 		jq_push(&S.retry, j);
 		return;
 	}
-	if (r->flags & JR_TIMEOUT)
+	if (r->flags & JR_TIMEOUT) {
 		s->expect_exit = true;	/* the worker exits and is replaced */
+		s->timed_out = j->seq;
+	}
 	job_finished(j, r, reason);
 }
 
@@ -601,6 +620,8 @@ slot_died(struct slot *s, int status)
 	} else if (s->killed) {
 		log_warnx("worker %d (pid %d) killed: job %" PRIu64 " ran past job_timeout",
 		    s->id, (int)s->pid, held ? held->seq : 0);
+	} else if (s->timed_out != 0) {
+		log_info("worker %d replaced: job %" PRIu64 " timed out", s->id, s->timed_out);
 	} else if (!planned || !s->expect_exit) {
 		S.restarts++;
 		if (held != NULL)
@@ -1137,7 +1158,6 @@ static void
 report(double wall)
 {
 	char line[512];
-	size_t left = S.pending.n + S.retry.n;
 	int n;
 
 	progress_finish();
@@ -1151,9 +1171,9 @@ report(double wall)
 	if (S.skipped > 0 && n > 0 && (size_t)n < sizeof(line))
 		n += snprintf(line + n, sizeof(line) - (size_t)n,
 		    "; %" PRIu64 " skipped (already in the joblog)", S.skipped);
-	if (S.stopping && (left > 0 || !S.src_eof) && n > 0 && (size_t)n < sizeof(line))
+	if (S.stopping && jobs_left() && n > 0 && (size_t)n < sizeof(line))
 		snprintf(line + n, sizeof(line) - (size_t)n, "; interrupted: %zu%s jobs not run (--resume continues)",
-		    left, S.src_eof ? "" : "+");
+		    S.pending.n + S.retry.n, S.src_eof ? "" : "+");
 	fprintf(stderr, "%s\n", line);
 }
 
@@ -1247,10 +1267,9 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 	sdn_send("STOPPING=1");
 	report(now_mono() - S.started_mono);
 
-	size_t left = S.pending.n + S.retry.n;
 	if (S.exit_code != 0)
 		code = S.exit_code;
-	else if (S.stopping && (left > 0 || !S.src_eof))
+	else if (S.stopping && jobs_left())
 		code = MPW_EXIT_INTERRUPTED;
 	else
 		code = S.failed > 0 ? MPW_EXIT_FAILED : MPW_EXIT_OK;
