@@ -29,7 +29,7 @@ static const char usage_text[] =
 "                       (default: on when stderr is a terminal)\n"
 "      --service        run until stopped (systemd, Type=notify)\n"
 "  -q, --quiet          errors only, no report\n"
-"  -v, --verbose        more detail (twice for debugging)\n"
+"  -v, --verbose        debugging detail: every worker start and exit\n"
 "  -h, --help           this text\n"
 "  -V, --version        the version\n"
 "exit status: 0 all jobs succeeded, 1 some failed, 2 usage or config error,\n"
@@ -74,7 +74,7 @@ main(int argc, char **argv)
 	const char *config = NULL, *workers = NULL, *joblog = NULL;
 	bool check = false;
 	int progress = -1;	/* -1: when stderr is a terminal */
-	int verbosity = LOG_LVL_WARN;
+	int verbosity = LOG_LVL_INFO;
 	char err[8192];
 	int c;
 
@@ -91,7 +91,7 @@ main(int argc, char **argv)
 		case OPT_NO_PROGRESS: progress = 0; break;
 		case OPT_SERVICE: opts.service = true; break;
 		case 'q': verbosity = LOG_LVL_ERR; opts.report = false; break;
-		case 'v': verbosity = verbosity < LOG_LVL_INFO ? LOG_LVL_INFO : LOG_LVL_DEBUG; break;
+		case 'v': verbosity = LOG_LVL_DEBUG; break;
 		case 'h': fputs(usage_text, stdout); return MPW_EXIT_OK;
 		case 'V': printf("mpworker %s\n", PACKAGE_VERSION); return MPW_EXIT_OK;
 		default: usage_error("%s", "unknown option");

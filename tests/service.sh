@@ -1,0 +1,58 @@
+# --service: sd_notify READY/STATUS/STOPPING, jobs from a FIFO, SIGHUP reload, SIGTERM.
+. "$SRCDIR/tests/lib.sh"
+
+# A stand-in for systemd's notify socket: records each datagram as a line.
+cat > notify.py <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        f.write(s.recv(4096).decode() + "\n")
+PY
+python3 notify.py "$T/notify.sock" notify.log &
+wait_for 5 test -S notify.sock || fail "notify socket did not appear"
+
+mkfifo jobs.fifo
+cat > svc.ini <<'INI'
+[pool]
+workers = 2
+joblog = svc.joblog
+[jobs]
+file = jobs.fifo
+INI
+NOTIFY_SOCKET="$T/notify.sock" "$MPWORKER" --service -c svc.ini >out 2>err &
+mpw=$!
+check "READY=1 once the workers are up" wait_for 10 grep -q "^READY=1" notify.log
+check "STATUS= with live counters" wait_for 5 grep -q "^STATUS=.*done" notify.log
+expect_eq "two workers" "$(pgrep -P $mpw | wc -l)" 2
+
+echo "touch one" > jobs.fifo
+check "a job written to the FIFO runs" wait_for 10 test -e one
+echo "touch two" > jobs.fifo
+check "and another writer's job too" wait_for 10 test -e two
+check "the service keeps running" kill -0 $mpw
+
+# A bad config on reload is refused; the service goes on with the old one.
+printf '[pool]\nworkers = lots\n[jobs]\nfile = jobs.fifo\n' > svc.ini
+kill -HUP $mpw
+check "a bad reload is logged" wait_for 5 grep -q "reload failed; still running the old configuration" err
+expect_grep "naming line and key" "svc.ini:2: \[pool\] workers" err
+echo "touch three" > jobs.fifo
+check "jobs still run after a bad reload" wait_for 10 test -e three
+
+# A good one replaces the workers.
+printf '[pool]\nworkers = 3\njoblog = svc.joblog\n[jobs]\nfile = jobs.fifo\n' > svc.ini
+kill -HUP $mpw
+check "a good reload is logged" wait_for 5 grep -q "reloaded .*: 3 workers" err
+three_workers() { [ "$(pgrep -P $mpw | wc -l)" -eq 3 ]; }
+check "and three workers run" wait_for 5 three_workers
+echo "touch four" > jobs.fifo
+check "jobs run after the reload" wait_for 10 test -e four
+
+kill -TERM $mpw
+wait $mpw; rc=$?
+expect_eq "SIGTERM stops the service with exit 0" "$rc" 0
+check "STOPPING=1 was sent" grep -q "^STOPPING=1" notify.log
+expect_eq "the joblog has the four jobs" "$(joblog_ok svc.joblog | wc -l)" 4
+finish
