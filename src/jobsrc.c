@@ -66,6 +66,12 @@ jobsrc_open(const struct cfg *cfg, bool follow, char *err, size_t errlen)
 	return src;
 }
 
+int
+jobsrc_file_fd(const struct jobsrc *src)
+{
+	return src->own_fd ? src->fd : -1;
+}
+
 void
 jobsrc_readable(struct jobsrc *src)
 {
@@ -150,7 +156,7 @@ jobsrc_next(struct jobsrc *src, struct jobline *jl)
 	for (;;) {
 		char *head = buf_head(&src->in);
 		size_t avail = buf_pending(&src->in);
-		char *nl = memchr(head, '\n', avail);
+		char *nl = avail > 0 ? memchr(head, '\n', avail) : NULL;
 
 		if (nl != NULL) {
 			size_t len = (size_t)(nl - head);
