@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,13 +38,22 @@ build_command(struct job_ctx *ctx)
 		buf_add(&cmdline, ctx->text, ctx->len);
 }
 
-/* In the child, between fork and exec: only async-signal-safe calls. */
+/*
+ * In the child, between fork and exec: only async-signal-safe calls.
+ * The child waits on the go pipe until the worker has told the parent its
+ * process group, so that the parent can kill the command should the
+ * worker die at any moment after this; if the worker dies first, the
+ * pipe reads end of file and the command never runs.
+ */
 static void __attribute__((noreturn))
-exec_child(struct job_ctx *ctx, const char *shell)
+exec_child(struct job_ctx *ctx, const char *shell, int go)
 {
 	sigset_t none;
+	char c;
 
 	setpgid(0, 0);
+	if (read(go, &c, 1) != 1)
+		_exit(127);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
@@ -121,16 +131,27 @@ command_run(struct job_ctx *ctx)
 		buf_add(&ctx->out, "\n", 1);
 		return;
 	}
+	int go[2];
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		res->exitval = 255;
+		snprintf(res->reason, sizeof(res->reason), "cannot make a pipe: %s", strerror(errno));
+		return;
+	}
 	pid = fork();
 	if (pid < 0) {
 		res->exitval = 255;
 		snprintf(res->reason, sizeof(res->reason), "cannot fork: %s", strerror(errno));
+		close(go[0]);
+		close(go[1]);
 		return;
 	}
 	if (pid == 0)
-		exec_child(ctx, shell);
+		exec_child(ctx, shell, go[0]);
+	close(go[0]);
 	setpgid(pid, pid);	/* as the child does: whichever runs first wins */
 	ctx->spawned(ctx, pid);
+	(void)!write(go[1], "g", 1);
+	close(go[1]);
 	if (ctx->cfg->job_timeout > 0)
 		deadline = now_mono() + ctx->cfg->job_timeout;
 	status = wait_child(ctx, pid, deadline);
