@@ -98,6 +98,12 @@ joblog_close(struct joblog *jl)
 	free(jl);
 }
 
+int
+joblog_fd(const struct joblog *jl)
+{
+	return jl->fd;
+}
+
 struct seqset {
 	uint64_t	*bits;
 	size_t		 nwords;

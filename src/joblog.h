@@ -38,6 +38,8 @@ void joblog_add(struct joblog *jl, const struct joblog_entry *e);
 /* Write what joblog_add() queued.  0, or -1 (logged) on a write error. */
 int  joblog_flush(struct joblog *jl);
 void joblog_close(struct joblog *jl);
+/* The joblog's descriptor, for a forked child to close. */
+int  joblog_fd(const struct joblog *jl);
 
 /* A set of job sequence numbers, as a bitmap: 10 million jobs take 1.25 MB. */
 struct seqset;

@@ -42,6 +42,9 @@ int  jobsrc_next(struct jobsrc *src, struct jobline *jl);
 /* The descriptor to poll for more input, or -1 when none needs polling. */
 int  jobsrc_fd(const struct jobsrc *src);
 
+/* The descriptor of a file the source opened itself (not stdin), or -1. */
+int  jobsrc_file_fd(const struct jobsrc *src);
+
 /* Tell the source that poll found jobsrc_fd() readable. */
 void jobsrc_readable(struct jobsrc *src);
 

@@ -252,6 +252,10 @@ static void
 close_parent_fds(struct slot *self)
 {
 	close(S.sigfd);
+	if (S.src != NULL && jobsrc_file_fd(S.src) >= 0)
+		close(jobsrc_file_fd(S.src));
+	if (S.joblog != NULL)
+		close(joblog_fd(S.joblog));
 	for (int i = 0; i < S.nslots; i++) {
 		struct slot *o = S.slots[i];
 		if (o == self)

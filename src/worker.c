@@ -49,6 +49,11 @@ wrk_exit(struct worker *w, int code)
 	if (w->kind != NULL && w->kind->fini != NULL)
 		w->kind->fini(&w->ctx);
 	db_close(w->a->cfg, w->ctx.db);
+	close(w->ctx.out_fd);
+	close(w->ctx.err_fd);
+	close(w->sigfd);
+	close(w->a->fd_in);
+	close(w->a->fd_out);
 	_exit(code);
 }
 
