@@ -28,7 +28,7 @@ expect_eq "every job ran to the end exactly once" "$(sort -n done | tr '\n' ' ')
 check "a new worker took the slot" test "$(sort -u pids | wc -l)" -ge 3
 expect_grep "the report counts the restart" "1 workers restarted" err
 # The command the dead worker held was killed too, not left running.
-check "no orphaned command survives" test -z "$(pgrep -f 'sleep 0.6' || true)"
+check "no orphaned command survives" not_running "sleep 0.6"
 
 # Without retries the job is recorded as failed; the others go on.
 sed -i 's/retries = 1/retries = 0/' c.ini

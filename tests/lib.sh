@@ -13,10 +13,16 @@ checks=0
 
 cleanup() {
 	# Nothing a test started may outlive it.
+	sleeper=$(pgrep -P "$watchdog")
+	kill -9 "$watchdog" $sleeper 2>/dev/null
 	jobs -p | xargs -r kill -9 2>/dev/null
 	if [ "$failures" -eq 0 ]; then rm -rf "$T"; else echo "(scratch kept in $T)"; fi
 }
 trap cleanup EXIT
+
+# A test that hangs fails instead of holding up the whole suite.
+( sleep 300; echo "FAIL: the test ran for 300s and was killed"; kill -9 $$ ) &
+watchdog=$!
 
 fail() {
 	echo "FAIL: $*"
@@ -73,6 +79,20 @@ lines_at_least() {
 # ok_at_least N JOBLOG: the joblog records N or more jobs as succeeded.
 ok_at_least() {
 	[ -f "$2" ] && [ "$(joblog_ok "$2" | wc -l)" -ge "$1" ]
+}
+
+# feed LINE FIFO: write a job line to a FIFO, giving up if nobody reads it.
+feed() {
+	timeout 10 sh -c 'printf "%s\n" "$1" > "$2"' sh "$1" "$2" || fail "nobody read $2"
+}
+
+# running COMMANDLINE: a process with exactly this command line exists.
+running() {
+	pgrep -xf "$1" >/dev/null
+}
+
+not_running() {
+	! running "$1"
 }
 
 # wait_for SECONDS COMMAND...: poll until the command succeeds.  The

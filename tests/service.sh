@@ -27,9 +27,9 @@ check "READY=1 once the workers are up" wait_for 10 grep -q "^READY=1" notify.lo
 check "STATUS= with live counters" wait_for 5 grep -q "^STATUS=.*done" notify.log
 expect_eq "two workers" "$(pgrep -P $mpw | wc -l)" 2
 
-echo "touch one" > jobs.fifo
+feed "touch one" jobs.fifo
 check "a job written to the FIFO runs" wait_for 10 test -e one
-echo "touch two" > jobs.fifo
+feed "touch two" jobs.fifo
 check "and another writer's job too" wait_for 10 test -e two
 check "the service keeps running" kill -0 $mpw
 
@@ -38,7 +38,7 @@ printf '[pool]\nworkers = lots\n[jobs]\nfile = jobs.fifo\n' > svc.ini
 kill -HUP $mpw
 check "a bad reload is logged" wait_for 5 grep -q "reload failed; still running the old configuration" err
 expect_grep "naming line and key" "svc.ini:2: \[pool\] workers" err
-echo "touch three" > jobs.fifo
+feed "touch three" jobs.fifo
 check "jobs still run after a bad reload" wait_for 10 test -e three
 
 # A good one replaces the workers.
@@ -47,7 +47,7 @@ kill -HUP $mpw
 check "a good reload is logged" wait_for 5 grep -q "reloaded .*: 3 workers" err
 three_workers() { [ "$(pgrep -P $mpw | wc -l)" -eq 3 ]; }
 check "and three workers run" wait_for 5 three_workers
-echo "touch four" > jobs.fifo
+feed "touch four" jobs.fifo
 check "jobs run after the reload" wait_for 10 test -e four
 
 kill -TERM $mpw

@@ -61,7 +61,7 @@ kill -TERM $mpw
 wait $mpw; rc=$?
 expect_eq "a second SIGTERM exits 4" "$rc" 4
 expect_grep "it says it stops now" "stopping now" err
-check "the running commands were killed" test -z "$(pgrep -f 'sleep 40' || true)"
+check "the running commands were killed" not_running "sleep 40"
 expect_eq "aborted jobs are not recorded as finished" "$(tail -n +2 slow.joblog | wc -l)" 0
 run_mpw -c slow.ini --resume --dry-run
 expect_eq "so --resume would run all three again" "$(wc -l < out)" 3

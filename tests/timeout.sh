@@ -20,7 +20,7 @@ check "its recorded runtime is near the timeout, not 20s" \
 expect_grep "the log says it timed out" "job 1 failed: timed out after 0.5s" err
 expect_eq "the quick job succeeded" "$(joblog_ok run.joblog)" 3
 expect_grep "the worker was replaced" "worker [12] replaced: job [12] timed out" err
-check "no sleep 20 is left running" test -z "$(pgrep -f 'sleep 20' || true)"
+check "no sleep 20 is left running" not_running "sleep 20"
 
 # A worker that cannot enforce the timeout itself (stopped) is killed by the parent.
 cat > s.ini <<'INI'
@@ -37,6 +37,6 @@ expect_eq "exit 1" "$rc" 1
 expect_eq "the stuck job is recorded killed by signal 9" "$(joblog_field s.joblog 1 8)" 9
 expect_grep "the log says the parent killed it" "job 1 ran past job_timeout" err
 expect_eq "the next job ran on a new worker" "$(joblog_ok s.joblog)" 2
-check "the stuck command was killed too" test -z "$(pgrep -f 'sleep 30' || true)"
+check "the stuck command was killed too" not_running "sleep 30"
 
 finish
