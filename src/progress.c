@@ -98,5 +98,8 @@ progress_clear(void)
 void
 progress_finish(void)
 {
-	progress_clear();
+	/* Leave the final bar on screen; what follows starts on a new line. */
+	if (shown)
+		(void)write_all(STDERR_FILENO, "\n", 1);
+	shown = false;
 }

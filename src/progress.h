@@ -16,7 +16,7 @@ bool progress_enabled(void);
 void progress_draw(uint64_t done, uint64_t failed, uint64_t total, double rate, bool force);
 /* Erase the bar, so that a log line or job output can be written. */
 void progress_clear(void);
-/* Leave the terminal clean at the end of the run. */
+/* End the bar's line at the end of the run, leaving its last state visible. */
 void progress_finish(void);
 
 #endif

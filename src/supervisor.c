@@ -1164,6 +1164,7 @@ report(double wall)
 	char line[512];
 	int n;
 
+	draw_progress(true);
 	progress_finish();
 	if (!S.opt->report)
 		return;
