@@ -7,7 +7,7 @@ set -eu
 
 pkgs="build-essential autoconf automake pkg-config libinih-dev"
 if [ "${1:-}" = test ]; then
-	pkgs="$pkgs libcmocka-dev python3 procps util-linux"
+	pkgs="$pkgs libcmocka-dev python3 procps util-linux bsdutils man-db"
 fi
 
 missing=""

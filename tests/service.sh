@@ -21,10 +21,11 @@ joblog = svc.joblog
 [jobs]
 file = jobs.fifo
 INI
-NOTIFY_SOCKET="$T/notify.sock" "$MPWORKER" --service -c svc.ini >out 2>err &
+NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 "$MPWORKER" --service -c svc.ini >out 2>err &
 mpw=$!
 check "READY=1 once the workers are up" wait_for 10 grep -q "^READY=1" notify.log
 check "STATUS= with live counters" wait_for 5 grep -q "^STATUS=.*done" notify.log
+check "WATCHDOG=1 when systemd asks for it" wait_for 5 grep -q "^WATCHDOG=1" notify.log
 expect_eq "two workers" "$(pgrep -P $mpw | wc -l)" 2
 
 feed "touch one" jobs.fifo

@@ -1,0 +1,23 @@
+# make install puts the program, both man pages, the reference config and the units in place.
+. "$SRCDIR/tests/lib.sh"
+
+: "${BUILDDIR:?run the tests through make check}"
+make -s -C "$BUILDDIR" install DESTDIR="$T/root" prefix=/usr sysconfdir=/etc >make.out 2>&1
+expect_eq "make install succeeds" "$?" 0
+check "the program" test -x root/usr/bin/mpworker
+check "mpworker(1)" test -s root/usr/share/man/man1/mpworker.1
+check "mpworker.ini(5)" test -s root/usr/share/man/man5/mpworker.ini.5
+check "the reference config" test -s root/etc/mpworker.ini
+check "the systemd units" test -s root/usr/lib/systemd/system/mpworker.service -a -s root/usr/lib/systemd/system/mpworker@.service
+man -l root/usr/share/man/man5/mpworker.ini.5 >man.txt 2>man.err
+expect_grep "the man page renders" "max_jobs_per_worker" man.txt
+root/usr/bin/mpworker --version >v.out
+expect_grep "the installed program runs" "^mpworker " v.out
+
+# Every shipped example is a valid config.
+for ini in "$SRCDIR"/etc/examples/*.ini; do
+	"$MPWORKER" --check-config -c "$ini" >/dev/null 2>err
+	expect_eq "$(basename "$ini") passes --check-config" "$?" 0
+done
+
+finish
