@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,7 +20,7 @@
 #include "log.h"
 #include "util.h"
 
-enum cfg_type { T_INT, T_DURATION, T_STRING, T_ENUM, T_LIST };
+enum cfg_type { T_INT, T_DURATION, T_STRING, T_ENUM, T_LIST, T_BOOL };
 
 #define F_PATH		0x01	/* a path: relative ones start at the INI's directory */
 #define F_SECRET	0x02	/* never printed */
@@ -70,6 +71,9 @@ static const struct cfg_key keys[] = {
 	{ "rename", "lookup",            T_STRING,   O(lookup), NULL, NULL, 0, 0, 0 },
 	{ "rename", "on_missing",        T_ENUM,     O(on_missing), "skip", on_missing, 0, 0, 0 },
 
+	{ "sql", "batch",                T_INT,      O(sql_batch), "1", NULL, 1, 10000, 0 },
+	{ "sql", "pipeline",             T_BOOL,     O(sql_pipeline), "yes", NULL, 0, 0, 0 },
+
 	{ "command", "template",         T_STRING,   O(template), NULL, NULL, 0, 0, 0 },
 	{ "command", "shell",            T_STRING,   O(shell), "/bin/sh", NULL, 0, 0, 0 },
 };
@@ -111,6 +115,7 @@ type_word(enum cfg_type t)
 	switch (t) {
 	case T_INT:      return "a whole number";
 	case T_DURATION: return "a duration (seconds, or a number with ms, s, m or h)";
+	case T_BOOL:     return "yes or no";
 	default:         return "a value";
 	}
 }
@@ -264,6 +269,18 @@ set_value(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, si
 		free(*(char **)dst);
 		*(char **)dst = (k->flags & F_PATH) ? resolve_path(cfg, v) : xstrdup(v);
 		return NULL;
+	case T_BOOL: {
+		static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+		static const char *const no[] = { "no", "false", "off", "0", NULL };
+		for (size_t i = 0; yes[i] != NULL; i++) {
+			if (strcasecmp(v, yes[i]) == 0)
+				return *(bool *)dst = true, NULL;
+			if (strcasecmp(v, no[i]) == 0)
+				return *(bool *)dst = false, NULL;
+		}
+		snprintf(msg, msglen, "'%s' is not %s", v, type_word(k->type));
+		return msg;
+	}
 	case T_LIST: {
 		struct strlist *sl = dst;
 		if (v[0] == '\0') {
@@ -292,7 +309,7 @@ on_ini_key(void *user, const char *section, const char *name, const char *value)
 				perr(p, p->line, "%s: a key before any [section]", name);
 			else
 				perr(p, p->section_line, "[%s]: unknown section (sections are"
-				    " pool, database, jobs, rename, command)", section);
+				    " pool, database, jobs, sql, rename, command)", section);
 		}
 		return 0;
 	}
@@ -604,6 +621,8 @@ cfg_print(const struct cfg *cfg, FILE *out)
 			fprintf(out, "%ld", *(const long *)src);
 		else if (k->type == T_DURATION)
 			print_duration(out, *(const double *)src);
+		else if (k->type == T_BOOL)
+			fputs(*(const bool *)src ? "yes" : "no", out);
 		else
 			fputs(*(char *const *)src, out);
 		if (cfg->lines[i] < 0)

@@ -46,6 +46,10 @@ struct cfg {
 	char   *file;
 	struct strlist job;
 
+	/* [sql] */
+	long    sql_batch;	/* jobs per transaction */
+	bool    sql_pipeline;	/* PostgreSQL: send queued jobs in one round trip */
+
 	/* [rename] */
 	char   *directory;
 	char   *extensions;

@@ -5,7 +5,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cfg.h"
@@ -17,6 +19,15 @@ static const struct db_driver db_none = {
 };
 
 static const struct db_driver *const drivers[] = {
+#ifdef HAVE_POSTGRESQL
+	&db_pgsql,
+#endif
+#ifdef HAVE_MYSQL
+	&db_mysql,
+#endif
+#ifdef HAVE_SQLITE
+	&db_sqlite,
+#endif
 	&db_none,
 };
 
@@ -43,24 +54,80 @@ db_driver_names(void)
 	return names;
 }
 
+void
+db_put_value(struct buf *out, const char *v, size_t len)
+{
+	size_t start = 0;
+
+	buf_reserve(out, len + 1);
+	for (size_t i = 0; i < len; i++) {
+		const char *esc = NULL;
+		switch (v[i]) {
+		case '\t': esc = "\\t"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\\': esc = "\\\\"; break;
+		default: continue;
+		}
+		buf_add(out, v + start, i - start);
+		buf_add(out, esc, 2);
+		start = i + 1;
+	}
+	buf_add(out, v + start, len - start);
+}
+
+/* The password from password_file: its first line.  NULL with err on failure. */
+static char *
+read_password(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "password_file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	n = getline(&line, &cap, f);
+	fclose(f);
+	if (n < 0) {
+		free(line);
+		return xstrdup("");
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
 int
 db_open(const struct cfg *cfg, struct db_conn **conn, char *err, size_t errlen)
 {
 	const struct db_driver *drv = db_driver_find(cfg->driver);
-	char why[1024];
+	struct db_err e = { 0 };
+	char *password = NULL;
 
 	*conn = NULL;
 	if (drv == NULL || drv->connect == NULL)
 		return 0;
-	*conn = drv->connect(cfg, why, sizeof(why));
+	if (cfg->password_file != NULL) {
+		password = read_password(cfg->password_file, err, errlen);
+		if (password == NULL)
+			return -1;
+	}
+	*conn = drv->connect(cfg, password ? password : cfg->password, &e);
+	if (password != NULL) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
 	if (*conn == NULL) {
-		snprintf(err, errlen, "cannot connect (%s): %s", drv->name, why);
+		snprintf(err, errlen, "cannot connect to %s: %s", drv->name, e.msg);
 		return -1;
 	}
 	for (size_t i = 0; i < cfg->init.n; i++) {
-		if (drv->exec(*conn, cfg->init.v[i], why, sizeof(why)) < 0) {
+		if (drv->exec(*conn, cfg->init.v[i], NULL, &e) < 0) {
 			snprintf(err, errlen, "init statement %zu (%s) failed: %s",
-			    i + 1, cfg->init.v[i], why);
+			    i + 1, cfg->init.v[i], e.msg);
 			drv->close(*conn);
 			*conn = NULL;
 			return -1;

@@ -3,24 +3,75 @@
  * driver, chosen by [database] driver, in the manner of Redis's
  * ConnectionType.  A worker opens its own connection after fork (never
  * inherited from the parent) and keeps it for its whole life.
+ *
+ * Rows come back as text: one line per row, columns separated by tabs,
+ * NULL written \N, and tab, newline, carriage return and backslash inside
+ * a value escaped as \t \n \r \\ (PostgreSQL's COPY text format), so a
+ * row is always exactly one line.
  */
 #ifndef MPW_DB_H
 #define MPW_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "util.h"
 
 struct cfg;
 struct db_conn;		/* opaque: each driver defines its own */
 
+/* Why a call failed: the server's message and code, and whether the connection is gone. */
+struct db_err {
+	char	msg[512];
+	char	code[16];	/* SQLSTATE, or the client library's error number */
+	bool	lost;		/* the connection is unusable: reconnect */
+};
+
+/* One statement of a group run by exec_many. */
+struct db_stmt {
+	const char	*sql;
+	struct buf	*out;		/* rows go here */
+	int		 status;	/* 0 done, -1 failed (err), 1 not run */
+	struct db_err	 err;
+	double		 done_at;	/* monotonic seconds when its result arrived */
+};
+
 struct db_driver {
 	const char *name;
+	/* The statement that opens a batch's transaction. */
+	const char *begin_sql;
 	/*
 	 * Connect with the [database] keys.  Returns the connection, or NULL
 	 * with the reason (never the password) in err.
 	 */
-	struct db_conn *(*connect)(const struct cfg *cfg, char *err, size_t errlen);
-	/* Run one statement, discarding rows.  0, or -1 with the server's message. */
-	int  (*exec)(struct db_conn *c, const char *sql, char *err, size_t errlen);
+	struct db_conn *(*connect)(const struct cfg *cfg, const char *password, struct db_err *err);
+	/*
+	 * Run sql (it may hold several statements where the server allows
+	 * it).  Rows of every result are appended to out, or dropped when out
+	 * is NULL.  0, or -1 with err.
+	 */
+	int  (*exec)(struct db_conn *c, const char *sql, struct buf *out, struct db_err *err);
+	/*
+	 * Optional: run n statements in one round trip (pipelined), each
+	 * exactly as exec would run it alone: its own implicit transaction
+	 * when autocommit is on.  With in_tx they form one transaction
+	 * between BEGIN and COMMIT, and the first failure leaves the rest not
+	 * run and the transaction rolled back.  Returns 0 when every result
+	 * came back (each statement says how it went), -1 when the connection
+	 * failed (err).  Statements it cannot pipeline make it return 1,
+	 * having run nothing.
+	 */
+	int  (*exec_many)(struct db_conn *c, struct db_stmt *stmts, size_t n, bool in_tx, struct db_err *err);
+	/* Prepare the one-parameter lookup statement for this connection.  0, or -1. */
+	int  (*prepare)(struct db_conn *c, const char *sql, struct db_err *err);
+	/*
+	 * Run the prepared lookup with param.  1 with *value (malloc'd, the
+	 * first column of the first row), 0 when there is no row or it is
+	 * NULL, -1 on error.
+	 */
+	int  (*lookup)(struct db_conn *c, const char *param, char **value, struct db_err *err);
+	/* 0 when the connection answers. */
+	int  (*ping)(struct db_conn *c);
 	void (*close)(struct db_conn *c);
 };
 
@@ -37,5 +88,18 @@ const char *db_driver_names(void);
  */
 int  db_open(const struct cfg *cfg, struct db_conn **conn, char *err, size_t errlen);
 void db_close(const struct cfg *cfg, struct db_conn *conn);
+
+/* Append one value to a row in the text format described above. */
+void db_put_value(struct buf *out, const char *v, size_t len);
+
+#ifdef HAVE_POSTGRESQL
+extern const struct db_driver db_pgsql;
+#endif
+#ifdef HAVE_MYSQL
+extern const struct db_driver db_mysql;
+#endif
+#ifdef HAVE_SQLITE
+extern const struct db_driver db_sqlite;
+#endif
 
 #endif

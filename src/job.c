@@ -8,6 +8,7 @@
 
 static const struct job_kind *const kinds[] = {
 	&job_command,
+	&job_sql,
 };
 
 const struct job_kind *

@@ -28,7 +28,7 @@ struct job_result {
 	int		signal;
 	uint64_t	send;		/* bytes given to the job */
 	unsigned	flags;
-	char		reason[512];	/* why it failed, for the log */
+	char		reason[640];	/* why it failed, for the log */
 };
 
 /* Everything a kind needs to run one job, filled in by the worker. */
@@ -52,6 +52,16 @@ struct job_ctx {
 	struct job_result	 res;
 };
 
+/* One job of a group handed to run_group. */
+struct job_item {
+	uint64_t		 seq;
+	unsigned		 attempt;
+	const char		*text;
+	size_t			 len;
+	struct buf		 out;	/* its output: rows */
+	struct job_result	 res;
+};
+
 struct job_kind {
 	const char *name;
 	bool        needs_db;
@@ -64,6 +74,13 @@ struct job_kind {
 	int  (*init)(struct job_ctx *ctx, char *err, size_t errlen);
 	/* Run ctx->text, filling ctx->res. */
 	void (*run)(struct job_ctx *ctx);
+	/*
+	 * Optional, instead of run: run several queued jobs at once
+	 * (batches, pipelining), filling each item's res and out.
+	 * group_max says how many the worker may hand over.
+	 */
+	size_t (*group_max)(const struct cfg *cfg);
+	void   (*run_group)(struct job_ctx *ctx, struct job_item *items, size_t n);
 	void (*fini)(struct job_ctx *ctx);
 };
 
@@ -71,5 +88,6 @@ const struct job_kind *job_kind_find(const char *name);
 const char *job_kind_names(void);
 
 extern const struct job_kind job_command;
+extern const struct job_kind job_sql;
 
 #endif

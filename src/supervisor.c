@@ -422,7 +422,7 @@ on_result(struct slot *s, const struct msg *m)
 {
 	struct job *j = s->inflight.head;
 	const struct msg_result *r = &m->u.result;
-	char reason[600];
+	char reason[700];
 
 	if (j == NULL || j->seq != r->seq) {
 		log_warnx("worker %d sent a result for job %" PRIu64 " it does not hold; replacing it",

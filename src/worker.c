@@ -247,6 +247,67 @@ run_one(struct worker *w, struct wjob *j)
 	send_out(w);
 }
 
+/* Send one finished job of a group: its output, then its result. */
+static void
+send_item(struct worker *w, struct job_item *it)
+{
+	struct msg_output o = { .seq = it->seq, .stream = 1 };
+	struct msg_result r = {
+		.seq = it->seq, .start = it->res.start, .runtime = it->res.runtime,
+		.send = it->res.send, .receive = it->out.len,
+		.exitval = it->res.exitval, .signal = it->res.signal, .flags = it->res.flags,
+	};
+
+	for (size_t off = 0; off < it->out.len; off += MSG_CHUNK) {
+		size_t n = it->out.len - off < MSG_CHUNK ? it->out.len - off : MSG_CHUNK;
+		msg_put(&w->out, MSG_OUTPUT, &o, sizeof(o), it->out.data + off, n);
+		if (buf_pending(&w->out) >= 4 * MSG_CHUNK)
+			send_out(w);
+	}
+	msg_put(&w->out, MSG_RESULT, &r, sizeof(r), it->res.reason, strlen(it->res.reason));
+}
+
+/*
+ * Hand the kind as many queued jobs as it takes at once (a batch, a
+ * pipeline), then report each.  Only jobs already here are taken: the
+ * worker never waits for more to fill a group.
+ */
+static void
+run_group(struct worker *w)
+{
+	static struct job_item *items;
+	static struct wjob **held;
+	static size_t cap;
+	size_t max = w->kind->group_max(w->a->cfg), n = 0;
+
+	if (max > cap) {
+		items = xrealloc(items, max * sizeof(*items));
+		memset(items + cap, 0, (max - cap) * sizeof(*items));
+		held = xrealloc(held, max * sizeof(*held));
+		cap = max;
+	}
+	while (n < max && w->head != NULL) {
+		struct wjob *j = w->head;
+		w->head = j->next;
+		held[n] = j;
+		items[n].seq = j->seq;
+		items[n].attempt = j->attempt;
+		items[n].text = j->text;
+		items[n].len = j->len;
+		buf_reset(&items[n].out);
+		memset(&items[n].res, 0, sizeof(items[n].res));
+		n++;
+	}
+	if (w->head == NULL)
+		w->tail = NULL;
+	w->kind->run_group(&w->ctx, items, n);
+	for (size_t i = 0; i < n; i++) {
+		send_item(w, &items[i]);
+		free(held[i]);
+	}
+	send_out(w);
+}
+
 /* A scratch file for a child's output: unlinked from the start, reused per job. */
 static int
 scratch_file(void)
@@ -347,12 +408,16 @@ wrk_main(const struct wrk_args *a)
 				wrk_exit(&w, WEXIT_OK);
 			continue;
 		}
-		struct wjob *j = w.head;
-		w.head = j->next;
-		if (w.head == NULL)
-			w.tail = NULL;
-		run_one(&w, j);
-		free(j);
+		if (w.kind->run_group != NULL) {
+			run_group(&w);
+		} else {
+			struct wjob *j = w.head;
+			w.head = j->next;
+			if (w.head == NULL)
+				w.tail = NULL;
+			run_one(&w, j);
+			free(j);
+		}
 		if (w.ctx.terminated)
 			wrk_exit(&w, WEXIT_TERM);
 		if (w.ctx.res.flags & JR_TIMEOUT)

@@ -1,0 +1,225 @@
+/*
+ * The MySQL/MariaDB driver, on libmysqlclient (MariaDB Connector/C on
+ * Debian).  Connections allow several statements per job line, and never
+ * reconnect behind our back: a lost connection is reported, and the worker
+ * reconnects and runs its init hook again.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mysql.h>
+#include <errmsg.h>
+
+#include "cfg.h"
+#include "db.h"
+#include "util.h"
+
+struct db_conn {
+	MYSQL		*my;
+	MYSQL_STMT	*lookup;
+};
+
+static bool
+conn_lost(unsigned int e)
+{
+	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
+	    e == CR_CONN_HOST_ERROR || e == CR_SERVER_LOST_EXTENDED || e == 1927 /* connection killed */ ||
+	    e == 4031 /* disconnected by the server: idle */ || e == 1053 /* server shutdown */;
+}
+
+static void
+set_err(struct db_err *err, MYSQL *my)
+{
+	unsigned int e = mysql_errno(my);
+
+	snprintf(err->msg, sizeof(err->msg), "%s", mysql_error(my));
+	snprintf(err->code, sizeof(err->code), "%u", e);
+	err->lost = conn_lost(e);
+}
+
+static void
+set_stmt_err(struct db_err *err, MYSQL_STMT *st)
+{
+	unsigned int e = mysql_stmt_errno(st);
+
+	snprintf(err->msg, sizeof(err->msg), "%s", mysql_stmt_error(st));
+	snprintf(err->code, sizeof(err->code), "%u", e);
+	err->lost = conn_lost(e);
+}
+
+static struct db_conn *
+my_connect(const struct cfg *cfg, const char *password, struct db_err *err)
+{
+	MYSQL *my = mysql_init(NULL);
+	unsigned int timeout = cfg->connect_timeout < 1 ? 1 : (unsigned int)cfg->connect_timeout;
+	my_bool off = 0;
+
+	if (my == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return NULL;
+	}
+	mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(my, MYSQL_OPT_RECONNECT, &off);
+	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (mysql_real_connect(my, cfg->socket ? NULL : cfg->host, cfg->user, password,
+	    cfg->dbname, (unsigned int)cfg->port, cfg->socket, CLIENT_MULTI_STATEMENTS) == NULL) {
+		set_err(err, my);
+		mysql_close(my);
+		return NULL;
+	}
+	struct db_conn *c = xcalloc(1, sizeof(*c));
+	c->my = my;
+	return c;
+}
+
+static void
+put_rows(struct buf *out, MYSQL_RES *res)
+{
+	unsigned int cols = mysql_num_fields(res);
+	MYSQL_ROW row;
+
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		unsigned long *len = mysql_fetch_lengths(res);
+		for (unsigned int f = 0; f < cols; f++) {
+			if (f > 0)
+				buf_add(out, "\t", 1);
+			if (row[f] == NULL)
+				buf_add(out, "\\N", 2);
+			else
+				db_put_value(out, row[f], len[f]);
+		}
+		buf_add(out, "\n", 1);
+	}
+}
+
+static int
+my_exec(struct db_conn *c, const char *sql, struct buf *out, struct db_err *err)
+{
+	int status;
+
+	if (mysql_real_query(c->my, sql, strlen(sql)) != 0) {
+		set_err(err, c->my);
+		return -1;
+	}
+	/* Take every result of a multi-statement line, or the connection stays busy. */
+	do {
+		MYSQL_RES *res = mysql_store_result(c->my);
+		if (res != NULL) {
+			if (out != NULL)
+				put_rows(out, res);
+			mysql_free_result(res);
+		} else if (mysql_field_count(c->my) != 0) {
+			set_err(err, c->my);
+			return -1;
+		}
+		status = mysql_next_result(c->my);
+		if (status > 0) {
+			set_err(err, c->my);
+			return -1;
+		}
+	} while (status == 0);
+	return 0;
+}
+
+static int
+my_prepare(struct db_conn *c, const char *sql, struct db_err *err)
+{
+	c->lookup = mysql_stmt_init(c->my);
+	if (c->lookup == NULL) {
+		set_err(err, c->my);
+		return -1;
+	}
+	if (mysql_stmt_prepare(c->lookup, sql, strlen(sql)) != 0) {
+		set_stmt_err(err, c->lookup);
+		return -1;
+	}
+	if (mysql_stmt_param_count(c->lookup) != 1) {
+		snprintf(err->msg, sizeof(err->msg), "the lookup must take exactly one parameter (?), it takes %lu",
+		    mysql_stmt_param_count(c->lookup));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+my_lookup(struct db_conn *c, const char *param, char **value, struct db_err *err)
+{
+	MYSQL_STMT *st = c->lookup;
+	MYSQL_BIND in = { 0 }, out = { 0 };
+	unsigned long inlen = strlen(param), outlen = 0;
+	my_bool isnull = 0, trunc = 0;
+	char small[512];
+	int rc;
+
+	*value = NULL;
+	in.buffer_type = MYSQL_TYPE_STRING;
+	in.buffer = (void *)param;
+	in.buffer_length = inlen;
+	in.length = &inlen;
+	if (mysql_stmt_bind_param(st, &in) != 0 || mysql_stmt_execute(st) != 0)
+		goto fail;
+	out.buffer_type = MYSQL_TYPE_STRING;
+	out.buffer = small;
+	out.buffer_length = sizeof(small);
+	out.length = &outlen;
+	out.is_null = &isnull;
+	out.error = &trunc;
+	if (mysql_stmt_bind_result(st, &out) != 0)
+		goto fail;
+	rc = mysql_stmt_fetch(st);
+	if (rc == 1)
+		goto fail;
+	if (rc == MYSQL_NO_DATA || isnull) {
+		mysql_stmt_free_result(st);
+		return 0;
+	}
+	*value = xmalloc(outlen + 1);
+	if (rc == MYSQL_DATA_TRUNCATED) {
+		MYSQL_BIND again = { .buffer_type = MYSQL_TYPE_STRING, .buffer = *value,
+		    .buffer_length = outlen + 1, .length = &outlen };
+		if (mysql_stmt_fetch_column(st, &again, 0, 0) != 0) {
+			free(*value);
+			*value = NULL;
+			goto fail;
+		}
+	} else {
+		memcpy(*value, small, outlen);
+	}
+	(*value)[outlen] = '\0';
+	mysql_stmt_free_result(st);
+	return 1;
+
+fail:
+	set_stmt_err(err, st);
+	mysql_stmt_free_result(st);
+	return -1;
+}
+
+static int
+my_ping(struct db_conn *c)
+{
+	return mysql_ping(c->my) == 0 ? 0 : -1;
+}
+
+static void
+my_close(struct db_conn *c)
+{
+	if (c->lookup != NULL)
+		mysql_stmt_close(c->lookup);
+	mysql_close(c->my);
+	free(c);
+}
+
+const struct db_driver db_mysql = {
+	.name = "mysql",
+	.begin_sql = "START TRANSACTION",
+	.connect = my_connect,
+	.exec = my_exec,
+	.prepare = my_prepare,
+	.lookup = my_lookup,
+	.ping = my_ping,
+	.close = my_close,
+};

@@ -1,0 +1,359 @@
+/*
+ * The PostgreSQL driver, on libpq.  Besides plain statements it can run a
+ * group of them in pipeline mode (libpq 14 and later): one round trip for
+ * the whole group instead of one per statement, with a sync point after
+ * each statement so that each is still its own transaction.
+ */
+#include "config.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "cfg.h"
+#include "db.h"
+#include "util.h"
+
+#define LOOKUP_NAME	"mpworker_lookup"
+
+struct db_conn {
+	PGconn *pg;
+};
+
+/* libpq ends its messages with a newline; the log adds its own. */
+static void
+set_err(struct db_err *err, PGconn *pg, const PGresult *res)
+{
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(pg);
+	const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	size_t n;
+
+	snprintf(err->msg, sizeof(err->msg), "%s", msg && *msg ? msg : "unknown error");
+	n = strlen(err->msg);
+	while (n > 0 && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
+		err->msg[--n] = '\0';
+	for (char *p = err->msg; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	snprintf(err->code, sizeof(err->code), "%s", code ? code : "");
+	err->lost = PQstatus(pg) == CONNECTION_BAD;
+}
+
+static struct db_conn *
+pg_connect(const struct cfg *cfg, const char *password, struct db_err *err)
+{
+	const char *keys[10], *vals[10];
+	char port[24], timeout[16];
+	int n = 0;
+
+	/* conninfo first, so that the keys given beside it take precedence. */
+	if (cfg->conninfo != NULL) {
+		keys[n] = "dbname";
+		vals[n++] = cfg->conninfo;
+	}
+	if (cfg->socket != NULL || cfg->host != NULL) {
+		keys[n] = "host";
+		vals[n++] = cfg->socket != NULL ? cfg->socket : cfg->host;
+	}
+	if (cfg->port > 0) {
+		snprintf(port, sizeof(port), "%ld", cfg->port);
+		keys[n] = "port";
+		vals[n++] = port;
+	}
+	if (cfg->user != NULL) {
+		keys[n] = "user";
+		vals[n++] = cfg->user;
+	}
+	if (password != NULL) {
+		keys[n] = "password";
+		vals[n++] = password;
+	}
+	if (cfg->dbname != NULL) {
+		keys[n] = "dbname";
+		vals[n++] = cfg->dbname;
+	}
+	snprintf(timeout, sizeof(timeout), "%d", cfg->connect_timeout < 2 ? 2 : (int)cfg->connect_timeout);
+	keys[n] = "connect_timeout";
+	vals[n++] = timeout;
+	keys[n] = "application_name";
+	vals[n++] = "mpworker";
+	keys[n] = NULL;
+	vals[n] = NULL;
+
+	PGconn *pg = PQconnectdbParams(keys, vals, 1);
+	if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
+		set_err(err, pg, NULL);
+		PQfinish(pg);
+		return NULL;
+	}
+	struct db_conn *c = xcalloc(1, sizeof(*c));
+	c->pg = pg;
+	return c;
+}
+
+static void
+put_rows(struct buf *out, const PGresult *res)
+{
+	int rows = PQntuples(res), cols = PQnfields(res);
+
+	for (int r = 0; r < rows; r++) {
+		for (int f = 0; f < cols; f++) {
+			if (f > 0)
+				buf_add(out, "\t", 1);
+			if (PQgetisnull(res, r, f))
+				buf_add(out, "\\N", 2);
+			else
+				db_put_value(out, PQgetvalue(res, r, f), (size_t)PQgetlength(res, r, f));
+		}
+		buf_add(out, "\n", 1);
+	}
+}
+
+/* Take one result: 0 on success (rows to out), -1 on a failed statement. */
+static int
+take_result(struct db_conn *c, PGresult *res, struct buf *out, struct db_err *err)
+{
+	switch (PQresultStatus(res)) {
+	case PGRES_TUPLES_OK:
+		if (out != NULL)
+			put_rows(out, res);
+		return 0;
+	case PGRES_COMMAND_OK:
+	case PGRES_EMPTY_QUERY:
+		return 0;
+	default:
+		set_err(err, c->pg, res);
+		return -1;
+	}
+}
+
+static int
+pg_exec(struct db_conn *c, const char *sql, struct buf *out, struct db_err *err)
+{
+	PGresult *res;
+	int rc = 0;
+
+	/* PQsendQuery returns every result of a multi-statement string. */
+	if (!PQsendQuery(c->pg, sql)) {
+		set_err(err, c->pg, NULL);
+		return -1;
+	}
+	while ((res = PQgetResult(c->pg)) != NULL) {
+		if (rc == 0 && take_result(c, res, out, err) < 0)
+			rc = -1;
+		PQclear(res);
+	}
+	if (rc == 0 && PQstatus(c->pg) == CONNECTION_BAD) {
+		set_err(err, c->pg, NULL);
+		rc = -1;
+	}
+	return rc;
+}
+
+#ifdef LIBPQ_HAS_PIPELINING
+/*
+ * Whether sql is one statement.  The extended protocol that pipeline mode
+ * uses refuses several statements in one string, so such jobs are run
+ * without a pipeline.  A ';' inside quotes or at the very end is fine.
+ */
+static bool
+single_statement(const char *sql)
+{
+	char quote = 0;
+
+	for (const char *p = sql; *p; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+		} else if (*p == '\'' || *p == '"') {
+			quote = *p;
+		} else if (*p == '$' || (*p == '-' && p[1] == '-') || (*p == '/' && p[1] == '*')) {
+			return false;	/* dollar quotes, comments: leave them to the simple protocol */
+		} else if (*p == ';') {
+			for (p++; *p == ' ' || *p == '\t' || *p == ';'; p++)
+				;
+			return *p == '\0';
+		}
+	}
+	return true;
+}
+
+/* Send what libpq holds, reading input meanwhile so the server never blocks on us. */
+static int
+flush_all(PGconn *pg)
+{
+	int r;
+
+	while ((r = PQflush(pg)) == 1) {
+		struct pollfd pfd = { .fd = PQsocket(pg), .events = POLLIN | POLLOUT };
+		if (poll(&pfd, 1, -1) < 0)
+			return -1;
+		if ((pfd.revents & POLLIN) && !PQconsumeInput(pg))
+			return -1;
+	}
+	return r;
+}
+
+static int
+pg_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct db_err *err)
+{
+	PGconn *pg = c->pg;
+	PGresult *res;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!single_statement(st[i].sql))
+			return 1;
+		st[i].status = 1;
+	}
+	if (!PQenterPipelineMode(pg) || PQsetnonblocking(pg, 1) != 0)
+		goto lost;
+	if (in_tx && !PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+		goto lost;
+	for (i = 0; i < n; i++) {
+		if (!PQsendQueryParams(pg, st[i].sql, 0, NULL, NULL, NULL, NULL, 0))
+			goto lost;
+		if (!in_tx && !PQpipelineSync(pg))
+			goto lost;
+		/* Keep libpq's output buffer small on long groups. */
+		if (i % 16 == 15 && flush_all(pg) < 0)
+			goto lost;
+	}
+	if (in_tx && (!PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(pg)))
+		goto lost;
+	if (flush_all(pg) < 0)
+		goto lost;
+	PQsetnonblocking(pg, 0);
+
+	/* Results arrive in order: [BEGIN] then per statement (result, NULL[, SYNC]) [COMMIT, NULL, SYNC]. */
+	bool aborted = false;
+	if (in_tx) {
+		res = PQgetResult(pg);
+		if (res == NULL)
+			goto lost;
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			aborted = true;
+		PQclear(res);
+		PQclear(PQgetResult(pg));
+	}
+	for (i = 0; i < n; i++) {
+		res = PQgetResult(pg);
+		if (res == NULL)
+			goto lost;
+		ExecStatusType s = PQresultStatus(res);
+		if (s == PGRES_PIPELINE_ABORTED) {
+			st[i].status = 1;
+		} else {
+			st[i].status = take_result(c, res, st[i].out, &st[i].err);
+			if (st[i].status < 0)
+				aborted = true;
+		}
+		st[i].done_at = now_mono();
+		PQclear(res);
+		PQclear(PQgetResult(pg));	/* the NULL that ends this query's results */
+		if (!in_tx) {
+			res = PQgetResult(pg);
+			if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+				PQclear(res);
+				goto lost;
+			}
+			PQclear(res);
+		}
+	}
+	if (in_tx) {
+		res = PQgetResult(pg);	/* COMMIT */
+		if (res == NULL)
+			goto lost;
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			aborted = true;	/* the commit itself failed: nothing of the batch stands */
+		PQclear(res);
+		PQclear(PQgetResult(pg));
+		res = PQgetResult(pg);	/* SYNC */
+		PQclear(res);
+	}
+	if (!PQexitPipelineMode(pg))
+		goto lost;
+	if (in_tx && aborted) {
+		/*
+		 * An error inside BEGIN leaves the block open and failed: close
+		 * it.  Nothing of the batch was committed, so every statement
+		 * counts as not run, the failed one included.
+		 */
+		res = PQexec(pg, "ROLLBACK");
+		PQclear(res);
+		for (i = 0; i < n; i++)
+			st[i].status = 1;
+	}
+	return 0;
+
+lost:
+	set_err(err, pg, NULL);
+	err->lost = true;
+	return -1;
+}
+#endif
+
+static int
+pg_prepare(struct db_conn *c, const char *sql, struct db_err *err)
+{
+	PGresult *res = PQprepare(c->pg, LOOKUP_NAME, sql, 1, NULL);
+	int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+
+	if (rc < 0)
+		set_err(err, c->pg, res);
+	PQclear(res);
+	return rc;
+}
+
+static int
+pg_lookup(struct db_conn *c, const char *param, char **value, struct db_err *err)
+{
+	const char *params[1] = { param };
+	PGresult *res = PQexecPrepared(c->pg, LOOKUP_NAME, 1, params, NULL, NULL, 0);
+	int rc;
+
+	*value = NULL;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		set_err(err, c->pg, res);
+		rc = -1;
+	} else if (PQntuples(res) == 0 || PQnfields(res) == 0 || PQgetisnull(res, 0, 0)) {
+		rc = 0;
+	} else {
+		*value = xstrdup(PQgetvalue(res, 0, 0));
+		rc = 1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int
+pg_ping(struct db_conn *c)
+{
+	struct db_err err;
+
+	return pg_exec(c, "SELECT 1", NULL, &err);
+}
+
+static void
+pg_close(struct db_conn *c)
+{
+	PQfinish(c->pg);
+	free(c);
+}
+
+const struct db_driver db_pgsql = {
+	.name = "postgresql",
+	.begin_sql = "BEGIN",
+	.connect = pg_connect,
+	.exec = pg_exec,
+#ifdef LIBPQ_HAS_PIPELINING
+	.exec_many = pg_exec_many,
+#endif
+	.prepare = pg_prepare,
+	.lookup = pg_lookup,
+	.ping = pg_ping,
+	.close = pg_close,
+};

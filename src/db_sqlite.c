@@ -1,0 +1,179 @@
+/*
+ * The SQLite driver.  Each worker opens the database file itself, in WAL
+ * mode with a busy timeout, so that several workers can write: SQLite
+ * lets one write at a time, and the others wait their turn instead of
+ * failing with "database is locked".
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "cfg.h"
+#include "db.h"
+#include "util.h"
+
+/* How long a writer waits for the lock before its statement fails. */
+#define BUSY_TIMEOUT_MS	60000
+
+struct db_conn {
+	sqlite3		*db;
+	sqlite3_stmt	*lookup;
+};
+
+static void
+set_err(struct db_err *err, sqlite3 *db)
+{
+	snprintf(err->msg, sizeof(err->msg), "%s", sqlite3_errmsg(db));
+	snprintf(err->code, sizeof(err->code), "%d", sqlite3_extended_errcode(db));
+	err->lost = false;
+}
+
+static struct db_conn *
+lite_connect(const struct cfg *cfg, const char *password, struct db_err *err)
+{
+	sqlite3 *db = NULL;
+	const char *path = cfg->db_path ? cfg->db_path : cfg->dbname;
+
+	(void)password;
+	if (path == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "no database file: set [database] path");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	struct db_conn *c = xcalloc(1, sizeof(*c));
+	c->db = db;
+	/* WAL lets readers go on while one worker writes. */
+	if (sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+put_row(struct buf *out, sqlite3_stmt *st)
+{
+	int cols = sqlite3_column_count(st);
+
+	for (int f = 0; f < cols; f++) {
+		if (f > 0)
+			buf_add(out, "\t", 1);
+		if (sqlite3_column_type(st, f) == SQLITE_NULL) {
+			buf_add(out, "\\N", 2);
+		} else {
+			const char *v = (const char *)sqlite3_column_text(st, f);
+			db_put_value(out, v, (size_t)sqlite3_column_bytes(st, f));
+		}
+	}
+	buf_add(out, "\n", 1);
+}
+
+static int
+lite_exec(struct db_conn *c, const char *sql, struct buf *out, struct db_err *err)
+{
+	const char *tail = sql;
+
+	/* Every statement of the line, in turn. */
+	while (*tail != '\0') {
+		sqlite3_stmt *st = NULL;
+		int rc = sqlite3_prepare_v2(c->db, tail, -1, &st, &tail);
+		if (rc != SQLITE_OK) {
+			set_err(err, c->db);
+			return -1;
+		}
+		if (st == NULL)
+			continue;	/* only blanks or comments were left */
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			if (out != NULL)
+				put_row(out, st);
+		if (rc != SQLITE_DONE) {
+			set_err(err, c->db);
+			sqlite3_finalize(st);
+			return -1;
+		}
+		sqlite3_finalize(st);
+	}
+	return 0;
+}
+
+static int
+lite_prepare(struct db_conn *c, const char *sql, struct db_err *err)
+{
+	if (sqlite3_prepare_v2(c->db, sql, -1, &c->lookup, NULL) != SQLITE_OK) {
+		set_err(err, c->db);
+		return -1;
+	}
+	if (sqlite3_bind_parameter_count(c->lookup) != 1) {
+		snprintf(err->msg, sizeof(err->msg), "the lookup must take exactly one parameter (?), it takes %d",
+		    sqlite3_bind_parameter_count(c->lookup));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+lite_lookup(struct db_conn *c, const char *param, char **value, struct db_err *err)
+{
+	sqlite3_stmt *st = c->lookup;
+	int rc;
+
+	*value = NULL;
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			rc = 0;
+		else {
+			*value = xstrdup((const char *)sqlite3_column_text(st, 0));
+			rc = 1;
+		}
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		set_err(err, c->db);
+		rc = -1;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int
+lite_ping(struct db_conn *c)
+{
+	(void)c;
+	return 0;
+}
+
+static void
+lite_close(struct db_conn *c)
+{
+	sqlite3_finalize(c->lookup);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+const struct db_driver db_sqlite = {
+	.name = "sqlite",
+	/* Take the write lock at the start, so the busy timeout applies rather than a deadlock error. */
+	.begin_sql = "BEGIN IMMEDIATE",
+	.connect = lite_connect,
+	.exec = lite_exec,
+	.prepare = lite_prepare,
+	.lookup = lite_lookup,
+	.ping = lite_ping,
+	.close = lite_close,
+};

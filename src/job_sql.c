@@ -1,0 +1,323 @@
+/*
+ * SQL jobs: each job line is one statement, run on the worker's own
+ * connection.  Rows go to the job's output as tab-separated lines.
+ *
+ * Jobs already queued in the worker are run as a group:
+ *  - with [sql] batch = N > 1, up to N of them in one transaction.  If any
+ *    fails, or the commit does, the transaction is rolled back and each
+ *    job of the batch is run again alone, so one bad statement costs the
+ *    others nothing and every job is still recorded on its own;
+ *  - with batch = 1 on PostgreSQL, up to 64 of them pipelined: one round
+ *    trip, but each statement still its own transaction, so results are
+ *    the same as running them one by one.
+ *
+ * When the connection is lost (the server restarted), the worker
+ * reconnects with backoff, runs its init hook again, and runs again the
+ * jobs whose outcome it had not seen.  A job whose statement reached the
+ * server just before the loss may so run twice: jobs should be
+ * idempotent where that matters.
+ */
+#include "config.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "db.h"
+#include "job.h"
+#include "log.h"
+#include "util.h"
+
+#define PIPELINE_MAX	64
+#define RECONNECT_FIRST	0.1
+#define RECONNECT_MAX	5.0
+/* How long a worker keeps trying to reconnect before it gives up. */
+#define RECONNECT_FOR	60.0
+
+static const struct db_driver *drv;
+
+static int
+sql_init(struct job_ctx *ctx, char *err, size_t errlen)
+{
+	drv = db_driver_find(ctx->cfg->driver);
+	if (drv == NULL || drv->exec == NULL) {
+		snprintf(err, errlen, "sql jobs need a database driver");
+		return -1;
+	}
+	return 0;
+}
+
+static size_t
+sql_group_max(const struct cfg *cfg)
+{
+	const struct db_driver *d = db_driver_find(cfg->driver);
+
+	if (cfg->sql_batch > 1)
+		return (size_t)cfg->sql_batch;
+	return cfg->sql_pipeline && d != NULL && d->exec_many != NULL ? PIPELINE_MAX : 1;
+}
+
+/* Sleep, unless SIGTERM comes first.  Returns -1 on SIGTERM. */
+static int
+pause_for(struct job_ctx *ctx, double secs)
+{
+	struct pollfd pfd = { .fd = ctx->sigfd, .events = POLLIN };
+	double until = now_mono() + secs;
+
+	for (;;) {
+		double left = until - now_mono();
+		if (left <= 0)
+			return 0;
+		if (poll(&pfd, 1, (int)(left * 1000) + 1) > 0) {
+			struct signalfd_siginfo si;
+			while (read(ctx->sigfd, &si, sizeof(si)) == sizeof(si))
+				if (si.ssi_signo == SIGTERM) {
+					ctx->terminated = true;
+					return -1;
+				}
+		}
+	}
+}
+
+/*
+ * The connection is gone: open a new one and run the init hook again,
+ * with backoff.  0 once connected; -1 when it could not within
+ * RECONNECT_FOR seconds, or SIGTERM came.
+ */
+static int
+reconnect(struct job_ctx *ctx, const struct db_err *why)
+{
+	double delay = RECONNECT_FIRST, give_up = now_mono() + RECONNECT_FOR;
+	char err[1024];
+
+	log_warnx("connection lost (%s); reconnecting", why->msg);
+	db_close(ctx->cfg, ctx->db);
+	ctx->db = NULL;
+	for (;;) {
+		if (pause_for(ctx, delay) < 0)
+			return -1;
+		if (db_open(ctx->cfg, &ctx->db, err, sizeof(err)) == 0) {
+			log_warnx("reconnected");
+			return 0;
+		}
+		if (now_mono() >= give_up) {
+			log_warnx("giving up reconnecting: %s", err);
+			return -1;
+		}
+		delay = delay * 2 > RECONNECT_MAX ? RECONNECT_MAX : delay * 2;
+	}
+}
+
+static void
+set_failed(struct job_item *it, const struct db_err *e)
+{
+	it->res.exitval = 1;
+	if (e->code[0] != '\0')
+		snprintf(it->res.reason, sizeof(it->res.reason), "%s (%s)", e->msg, e->code);
+	else
+		snprintf(it->res.reason, sizeof(it->res.reason), "%s", e->msg);
+}
+
+/* The worker could not get its connection back: fail the job, and the worker ends. */
+static void
+set_lost(struct job_ctx *ctx, struct job_item *it, const struct db_err *e)
+{
+	it->res.exitval = 1;
+	snprintf(it->res.reason, sizeof(it->res.reason), "connection lost: %s", e->msg);
+	ctx->terminated = true;
+}
+
+/* Run one job on its own (autocommit), reconnecting as needed. */
+static void
+run_alone(struct job_ctx *ctx, struct job_item *it)
+{
+	struct db_err e;
+	double t0 = now_mono();
+
+	it->res.start = now_wall();
+	for (;;) {
+		if (ctx->db == NULL) {
+			set_lost(ctx, it, &(struct db_err){ .msg = "no connection" });
+			break;
+		}
+		memset(&e, 0, sizeof(e));
+		buf_reset(&it->out);
+		if (drv->exec(ctx->db, it->text, &it->out, &e) == 0)
+			break;
+		if (!e.lost) {
+			set_failed(it, &e);
+			break;
+		}
+		buf_reset(&it->out);
+		if (reconnect(ctx, &e) < 0) {
+			set_lost(ctx, it, &e);
+			break;
+		}
+	}
+	it->res.runtime = now_mono() - t0;
+}
+
+static void
+run_each(struct job_ctx *ctx, struct job_item *items, size_t n)
+{
+	for (size_t i = 0; i < n && !ctx->terminated; i++)
+		run_alone(ctx, &items[i]);
+	/* What SIGTERM left unrun is not an attempt. */
+	for (size_t i = 0; i < n; i++)
+		if (ctx->terminated && items[i].res.start == 0)
+			items[i].res.flags |= JR_ABORTED;
+}
+
+/* Fill statements for exec_many from the items. */
+static struct db_stmt *
+make_stmts(struct job_item *items, size_t n)
+{
+	struct db_stmt *st = xcalloc(n, sizeof(*st));
+
+	for (size_t i = 0; i < n; i++) {
+		st[i].sql = items[i].text;
+		st[i].out = &items[i].out;
+	}
+	return st;
+}
+
+/*
+ * Autocommit jobs in one pipeline.  Statements the pipeline did not
+ * settle (the connection broke, or they cannot be pipelined) run alone.
+ */
+static void
+run_pipelined(struct job_ctx *ctx, struct job_item *items, size_t n)
+{
+	struct db_stmt *st = make_stmts(items, n);
+	struct db_err e = { 0 };
+	double t0 = now_mono(), start = now_wall();
+	int rc = drv->exec_many(ctx->db, st, n, false, &e);
+
+	if (rc == 0 || rc < 0) {
+		double prev = t0;
+		for (size_t i = 0; i < n; i++) {
+			if (st[i].status == 1)
+				continue;
+			items[i].res.start = start;
+			items[i].res.runtime = st[i].done_at - prev;
+			prev = st[i].done_at;
+			if (st[i].status < 0)
+				set_failed(&items[i], &st[i].err);
+		}
+	}
+	if (rc < 0 && reconnect(ctx, &e) < 0) {
+		for (size_t i = 0; i < n; i++)
+			if (st[i].status == 1)
+				set_lost(ctx, &items[i], &e);
+	}
+	for (size_t i = 0; i < n && !ctx->terminated; i++)
+		if (rc == 1 || st[i].status == 1)
+			run_alone(ctx, &items[i]);
+	free(st);
+}
+
+/* Run a batch in one transaction by hand: 0 committed, -1 not (e says whether lost). */
+static int
+run_tx(struct job_ctx *ctx, struct job_item *items, size_t n, struct db_err *e)
+{
+	if (drv->exec(ctx->db, drv->begin_sql, NULL, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		double t0 = now_mono();
+		items[i].res.start = now_wall();
+		if (drv->exec(ctx->db, items[i].text, &items[i].out, e) < 0)
+			goto rollback;
+		items[i].res.runtime = now_mono() - t0;
+	}
+	if (drv->exec(ctx->db, "COMMIT", NULL, e) == 0)
+		return 0;
+rollback:
+	if (!e->lost) {
+		struct db_err ignored;
+		drv->exec(ctx->db, "ROLLBACK", NULL, &ignored);
+	}
+	return -1;
+}
+
+/*
+ * A batch: one transaction.  If it does not commit, nothing of it
+ * stands, and every job runs again alone so that only the bad one fails.
+ */
+static void
+run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
+{
+	struct db_err e = { 0 };
+	int rc = 1;
+
+	if (ctx->cfg->sql_pipeline && drv->exec_many != NULL) {
+		struct db_stmt *st = make_stmts(items, n);
+		double t0 = now_mono(), start = now_wall();
+		rc = drv->exec_many(ctx->db, st, n, true, &e);
+		bool all = rc == 0;
+		for (size_t i = 0; all && i < n; i++)
+			all = st[i].status == 0;
+		if (all) {
+			double prev = t0;
+			for (size_t i = 0; i < n; i++) {
+				items[i].res.start = start;
+				items[i].res.runtime = st[i].done_at - prev;
+				prev = st[i].done_at;
+			}
+			free(st);
+			return;
+		}
+		free(st);
+		if (rc == 0)
+			rc = -1;	/* it ran and failed: no need to try by hand */
+		else if (rc < 0 && !e.lost)
+			e.lost = true;
+	}
+	if (rc == 1 && run_tx(ctx, items, n, &e) == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		buf_reset(&items[i].out);
+		items[i].res = (struct job_result){ 0 };
+	}
+	if (e.lost && reconnect(ctx, &e) < 0) {
+		for (size_t i = 0; i < n; i++)
+			set_lost(ctx, &items[i], &e);
+		return;
+	}
+	run_each(ctx, items, n);
+}
+
+static void
+sql_run_group(struct job_ctx *ctx, struct job_item *items, size_t n)
+{
+	if (ctx->dry_run) {
+		for (size_t i = 0; i < n; i++) {
+			buf_add(&items[i].out, items[i].text, items[i].len);
+			buf_add(&items[i].out, "\n", 1);
+		}
+		return;
+	}
+	if (ctx->db == NULL) {
+		/* An earlier reconnect failed: this worker is on its way out. */
+		run_each(ctx, items, n);
+		return;
+	}
+	if (ctx->cfg->sql_batch > 1 && n > 1)
+		run_batch(ctx, items, n);
+	else if (n > 1 && drv->exec_many != NULL)
+		run_pipelined(ctx, items, n);
+	else
+		run_each(ctx, items, n);
+}
+
+const struct job_kind job_sql = {
+	.name = "sql",
+	.needs_db = true,
+	.init = sql_init,
+	.group_max = sql_group_max,
+	.run_group = sql_run_group,
+};
