@@ -23,6 +23,26 @@ struct db_conn {
 	PGconn *pg;
 };
 
+/*
+ * Whether an error result means the session is over even though libpq
+ * has not noticed yet: a server shutting down sends a FATAL result
+ * (57P01) before it closes the socket.
+ */
+static bool
+conn_ending(const PGresult *res)
+{
+	const char *sev, *code;
+
+	if (res == NULL)
+		return false;
+	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (sev != NULL && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
+		return true;
+	/* connection_exception, and admin, crash or startup shutdown */
+	return code != NULL && (strncmp(code, "08", 2) == 0 || strncmp(code, "57P0", 4) == 0);
+}
+
 /* libpq ends its messages with a newline; the log adds its own. */
 static void
 set_err(struct db_err *err, PGconn *pg, const PGresult *res)
@@ -35,11 +55,19 @@ set_err(struct db_err *err, PGconn *pg, const PGresult *res)
 	n = strlen(err->msg);
 	while (n > 0 && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
 		err->msg[--n] = '\0';
-	for (char *p = err->msg; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
+	/* One line for the log: libpq breaks long messages with newline and tab. */
+	char *w = err->msg;
+	for (const char *r = err->msg; *r; r++) {
+		if (*r == '\n' || *r == '\t') {
+			if (w > err->msg && w[-1] != ' ')
+				*w++ = ' ';
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
 	snprintf(err->code, sizeof(err->code), "%s", code ? code : "");
-	err->lost = PQstatus(pg) == CONNECTION_BAD;
+	err->lost = PQstatus(pg) == CONNECTION_BAD || conn_ending(res);
 }
 
 static struct db_conn *
@@ -248,6 +276,12 @@ pg_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct
 			st[i].status = 1;
 		} else {
 			st[i].status = take_result(c, res, st[i].out, &st[i].err);
+			if (st[i].status < 0 && st[i].err.lost) {
+				/* The session ended under it: not a failure of the statement. */
+				st[i].status = 1;
+				PQclear(res);
+				goto lost;
+			}
 			if (st[i].status < 0)
 				aborted = true;
 		}
