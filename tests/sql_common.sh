@@ -1,0 +1,126 @@
+# SQL jobs against a real database; run through sql_DRIVER.sh.
+. "$SRCDIR/tests/lib.sh"
+. "$SRCDIR/tests/dblib.sh"
+
+q "CREATE TABLE $TBL (id INTEGER PRIMARY KEY, v VARCHAR(100))" || fail "cannot create the table"
+
+# The init hook runs on each worker's connection before its jobs.
+case $DRIVER in
+postgresql) init="init = SET application_name = 'mpw-init-check'"; probe="SELECT current_setting('application_name')"; want=mpw-init-check ;;
+mysql) init="init = SET @mpw_marker = 'mpw-init-check'"; probe="SELECT @mpw_marker"; want=mpw-init-check ;;
+sqlite) init="init = PRAGMA foreign_keys = ON"; probe="PRAGMA foreign_keys"; want=1 ;;
+esac
+{ printf '[pool]\nworkers = 3\n[jobs]\ntype = sql\n'; for i in 1 2 3 4 5 6; do echo "job = $probe"; done; db_section "$init"; } > init.ini
+run_mpw -c init.ini
+expect_eq "init hook: every job sees its effect" "$(sort -u out)" "$want"
+
+# 20,000 INSERTs with 4 workers give exactly 20,000 rows.
+seq 1 20000 | awk -v t="$TBL" '{ printf "INSERT INTO %s VALUES (%d, '\''v%d'\'');\n", t, $1, $1 }' > ins.sql
+{ printf '[pool]\nworkers = 4\njoblog = ins.joblog\n[jobs]\ntype = sql\nfile = ins.sql\n'; db_section; } > ins.ini
+run_mpw -c ins.ini
+expect_eq "20,000 inserts exit 0" "$rc" 0
+expect_eq "20,000 rows, ids 1..20000" "$(q "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM $TBL")" "$(printf '20000\t20000\t1\t20000')"
+expect_eq "20,000 successes in the joblog" "$(joblog_ok ins.joblog | wc -l)" 20000
+
+# Failing statements among good ones: exact counts, the server's message, the others go on.
+q "DELETE FROM $TBL"
+for i in $(seq 1 200); do
+	if [ $((i % 20)) = 0 ]; then echo "INSERT INTO $TBL VALUES (1, 'duplicate')"; else echo "INSERT INTO $TBL VALUES ($i, 'v')"; fi
+done > mixed.sql
+echo "INSERT INTO no_such_table_$$ VALUES (1)" >> mixed.sql
+for pipeline in yes no; do
+	q "DELETE FROM $TBL"
+	{ printf '[pool]\nworkers = 2\njoblog = mixed.joblog\n[jobs]\ntype = sql\nfile = mixed.sql\n[sql]\npipeline = %s\n' $pipeline; db_section; } > mixed.ini
+	run_mpw -c mixed.ini
+	expect_eq "failures make exit 1 (pipeline $pipeline)" "$rc" 1
+	expect_eq "190 rows: every good statement ran (pipeline $pipeline)" "$(q "SELECT count(*) FROM $TBL")" 190
+	expect_eq "190 successes and 11 failures in the joblog (pipeline $pipeline)" \
+		"$(joblog_ok mixed.joblog | wc -l) $(awk -F'\t' 'NR > 1 && $7 != 0' mixed.joblog | wc -l)" "190 11"
+	expect_grep "the report counts them (pipeline $pipeline)" "201 jobs: 190 succeeded, 11 failed" err
+	expect_grep "the server's message is logged (pipeline $pipeline)" \
+		"job 20 failed: .*(duplicate key|Duplicate entry|UNIQUE constraint).*" err
+	expect_grep "with the error code (pipeline $pipeline)" "job 201 failed: .*no_such_table_$$.* \(([0-9A-Z]{5}|[0-9]+)\)" err
+done
+
+# SELECT output: one tab-separated line per row, NULL as \N, tabs escaped; one block per job.
+q "DELETE FROM $TBL"
+q "INSERT INTO $TBL VALUES (1, 'one')"
+q "INSERT INTO $TBL VALUES (2, NULL)"
+{ printf '[pool]\nworkers = 2\n[jobs]\ntype = sql\n'
+  echo "job = SELECT id, v FROM $TBL ORDER BY id"
+  # MySQL reads a backslash in a literal as an escape: write it twice there.
+  if [ "$DRIVER" = mysql ]; then echo "job = SELECT 'tab	here', 'back\\\\slash'"; else echo "job = SELECT 'tab	here', 'back\\slash'"; fi
+  db_section; } > sel.ini
+run_mpw -c sel.ini
+expect_eq "select exits 0" "$rc" 0
+expect_grep "rows are tab-separated" "^1	one$" out
+expect_grep "NULL is \\\\N" '^2	\\N$' out
+expect_grep "a tab inside a value is escaped" '^tab\\there	back\\\\slash$' out
+expect_eq "the two rows of one job stay together" "$(grep -A1 '^1	one$' out | tail -1)" "$(printf '2\t\\N')"
+
+# A batch with a bad statement inside: the others commit, each job is recorded alone.
+q "DELETE FROM $TBL"
+for i in $(seq 1 100); do
+	case $i in 7|50|93) echo "INSERT INTO $TBL VALUES (oops)" ;; *) echo "INSERT INTO $TBL VALUES ($i, 'b')" ;; esac
+done > batch.sql
+for pipeline in yes no; do
+	q "DELETE FROM $TBL"
+	{ printf '[pool]\nworkers = 2\njoblog = batch.joblog\n[jobs]\ntype = sql\nfile = batch.sql\n[sql]\nbatch = 10\npipeline = %s\n' $pipeline; db_section; } > batch.ini
+	run_mpw -c batch.ini
+	expect_eq "a batch with bad statements exits 1 (pipeline $pipeline)" "$rc" 1
+	expect_eq "the 97 good ones are in the table (pipeline $pipeline)" "$(q "SELECT count(*) FROM $TBL")" 97
+	expect_eq "the joblog has one line per job (pipeline $pipeline)" "$(tail -n +2 batch.joblog | wc -l)" 100
+	expect_eq "exactly 7, 50 and 93 failed (pipeline $pipeline)" \
+		"$(awk -F'\t' 'NR > 1 && $7 != 0 { print $1 }' batch.joblog | sort -n | tr '\n' ' ')" "7 50 93 "
+done
+
+# A worker killed mid-run: its jobs are retried, every row is there once.
+q "DELETE FROM $TBL"
+for i in $(seq 1 400); do insert_once "$i" k; echo "$(sleep_sql 0.01)"; done > kill.sql
+{ printf '[pool]\nworkers = 3\nretries = 2\njoblog = kill.joblog\n[jobs]\ntype = sql\nfile = kill.sql\n'; db_section; } > kill.ini
+"$MPWORKER" -c kill.ini --no-progress >out 2>err &
+mpw=$!
+wait_for 20 ok_at_least 100 kill.joblog || fail "the jobs did not start"
+victim=$(pgrep -P $mpw | head -1)
+kill -9 "$victim"
+wait $mpw; rc=$?
+expect_eq "a killed worker does not fail the run" "$rc" 0
+expect_grep "its death is logged" "worker [0-9]+ \(pid $victim\) killed by signal 9" err
+expect_eq "every job is recorded as done" "$(joblog_ok kill.joblog | sort -nu | wc -l)" 800
+expect_eq "every row is there once" "$(q "SELECT count(*), count(DISTINCT id) FROM $TBL")" "$(printf '400\t400')"
+
+# Bad credentials (or an unopenable database): exit 3, a clear message, nothing run.
+case $DRIVER in
+postgresql) bad="[database]
+driver = postgresql
+host = 127.0.0.1
+port = $MPW_PG_PORT
+user = mpw
+password_file = $T/wrongpw
+dbname = mpw"; want="password authentication failed" ;;
+mysql) bad="[database]
+driver = mysql
+host = 127.0.0.1
+port = $MPW_MY_PORT
+user = mpw
+password_file = $T/wrongpw
+dbname = mpw"; want="Access denied for user 'mpw'" ;;
+sqlite) bad="[database]
+driver = sqlite
+path = $T/no/such/dir/x.db"; want="unable to open database file" ;;
+esac
+echo wrong > wrongpw
+{ printf '[pool]\nworkers = 4\n[jobs]\ntype = sql\njob = SELECT 1\n'; echo "$bad"; } > bad.ini
+run_mpw -c bad.ini
+expect_eq "bad credentials exit 3" "$rc" 3
+expect_grep "the message says why" "workers cannot start: cannot connect to $DRIVER: .*$want" err
+expect_no_grep "the password is never logged" "wrong|mpwpass" err
+expect_eq "nothing ran" "$(wc -c < out)" 0
+# A failing init statement is the same.
+{ printf '[pool]\nworkers = 2\n[jobs]\ntype = sql\njob = SELECT 1\n'; db_section "init = SELECT * FROM no_such_table_$$"; } > badinit.ini
+run_mpw -c badinit.ini
+expect_eq "a failing init statement exits 3" "$rc" 3
+expect_grep "naming the statement" "init statement 1 \(SELECT \* FROM no_such_table_$$\) failed" err
+
+q "DROP TABLE $TBL"
+finish

@@ -1,0 +1,3 @@
+# SQL jobs on mysql.
+DRIVER=mysql
+. "$SRCDIR/tests/sql_common.sh"

@@ -1,0 +1,3 @@
+# SQL jobs on postgresql.
+DRIVER=postgresql
+. "$SRCDIR/tests/sql_common.sh"

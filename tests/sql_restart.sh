@@ -1,0 +1,59 @@
+# The database server restarts mid-run: workers reconnect, run their init
+# hook again, and every (idempotent) job is done exactly once.  Uses
+# private servers, so restarting them disturbs no other test.
+. "$SRCDIR/tests/lib.sh"
+
+SERVERS=$(mktemp -d "${TMPDIR:-/tmp}/mpw-servers.XXXXXX")
+"$SRCDIR/tests/servers.sh" start "$SERVERS" >servers.out 2>&1 || { cat servers.out; fail "cannot start private servers"; finish; }
+trap '"$SRCDIR/tests/servers.sh" stop "$SERVERS" >/dev/null 2>&1; cleanup' EXIT
+MPW_SERVERS=$SERVERS
+
+for DRIVER in postgresql mysql; do
+	. "$SRCDIR/tests/dblib.sh"
+	TBL=r_$DRIVER
+	q "CREATE TABLE $TBL (id INTEGER PRIMARY KEY, v VARCHAR(20))"
+	for i in $(seq 1 3000); do
+		case $DRIVER in
+		postgresql) echo "INSERT INTO $TBL SELECT $i, 'r' FROM pg_sleep(0.003) ON CONFLICT DO NOTHING" ;;
+		mysql) echo "INSERT IGNORE INTO $TBL SELECT $i, SLEEP(0.003)" ;;
+		esac
+	done > jobs.sql
+	case $DRIVER in
+	postgresql) init="init = SET application_name = 'mpw-restart'" ;;
+	mysql) init="init = SET SESSION sql_mode = 'STRICT_ALL_TABLES'" ;;
+	esac
+	{ printf '[pool]\nworkers = 4\njoblog = %s.joblog\n[jobs]\ntype = sql\nfile = jobs.sql\n' $DRIVER; db_section "$init"; } > r.ini
+	"$MPWORKER" -c r.ini --no-progress >out 2>err &
+	mpw=$!
+	wait_for 30 ok_at_least 600 $DRIVER.joblog || fail "$DRIVER: jobs did not run"
+	"$SRCDIR/tests/servers.sh" restart "$SERVERS" "$(echo $DRIVER | cut -c1-2 | sed 's/po/pg/')" >>servers.out 2>&1 ||
+		fail "$DRIVER: the restart failed"
+	wait $mpw; rc=$?
+	expect_eq "$DRIVER: the run survives a server restart" "$rc" 0
+	expect_grep "$DRIVER: workers saw the connection go" "connection lost .*; reconnecting" err
+	expect_grep "$DRIVER: and came back" "reconnected" err
+	expect_eq "$DRIVER: every job is recorded once, as done" \
+		"$(joblog_ok $DRIVER.joblog | wc -l) $(joblog_ok $DRIVER.joblog | sort -u | wc -l) $(tail -n +2 $DRIVER.joblog | wc -l)" "3000 3000 3000"
+	expect_eq "$DRIVER: every row is there once" "$(q "SELECT count(*), count(DISTINCT id) FROM $TBL")" "$(printf '3000\t3000')"
+done
+
+# Fast jobs go to PostgreSQL in pipelines; a restart in the middle of one
+# must lose nothing either.
+DRIVER=postgresql
+. "$SRCDIR/tests/dblib.sh"
+TBL=p_fast
+q "CREATE TABLE $TBL (id INTEGER PRIMARY KEY, v VARCHAR(20))"
+seq 1 150000 | awk -v t=$TBL '{ printf "INSERT INTO %s VALUES (%d, '\''p'\'') ON CONFLICT DO NOTHING\n", t, $1 }' > fast.sql
+{ printf '[pool]\nworkers = 4\njoblog = fast.joblog\n[jobs]\ntype = sql\nfile = fast.sql\n'; db_section; } > fast.ini
+"$MPWORKER" -c fast.ini --no-progress >out 2>err &
+mpw=$!
+wait_for 30 ok_at_least 20000 fast.joblog || fail "pipelined jobs did not run"
+"$SRCDIR/tests/servers.sh" restart "$SERVERS" pg >>servers.out 2>&1 || fail "the restart failed"
+wait $mpw; rc=$?
+expect_eq "pipelined: the run survives a server restart" "$rc" 0
+check "pipelined: the restart came mid-run" grep -q "connection lost" err
+expect_eq "pipelined: every job recorded once, as done" \
+	"$(joblog_ok fast.joblog | sort -u | wc -l) $(tail -n +2 fast.joblog | wc -l)" "150000 150000"
+expect_eq "pipelined: every row is there once" "$(q "SELECT count(*), count(DISTINCT id) FROM $TBL")" "$(printf '150000\t150000')"
+
+finish

@@ -1,0 +1,3 @@
+# SQL jobs on sqlite.
+DRIVER=sqlite
+. "$SRCDIR/tests/sql_common.sh"
