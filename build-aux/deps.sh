@@ -1,13 +1,14 @@
 #!/bin/sh
 # Install what mpworker needs from Debian's packages: to build it, and
-# with "test", to run the whole test suite too.
+# with "test", to run the whole test suite too (it starts its own
+# PostgreSQL and MariaDB servers; Debian's own instances are not used).
 #   build-aux/deps.sh          # build dependencies
 #   build-aux/deps.sh test     # ... and the test tools
 set -eu
 
-pkgs="build-essential autoconf automake pkg-config libinih-dev"
+pkgs="build-essential autoconf automake pkg-config libinih-dev libsqlite3-dev libpq-dev libmariadb-dev"
 if [ "${1:-}" = test ]; then
-	pkgs="$pkgs libcmocka-dev python3 procps util-linux bsdutils man-db"
+	pkgs="$pkgs libcmocka-dev python3 procps util-linux bsdutils man-db sqlite3 postgresql postgresql-client mariadb-server mariadb-client"
 fi
 
 missing=""

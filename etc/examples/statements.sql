@@ -1,0 +1,2 @@
+# One statement per line.
+INSERT INTO events (kind, at) VALUES ('signup', now());
