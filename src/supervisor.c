@@ -409,12 +409,27 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 	free(j);
 }
 
+/*
+ * The most jobs a worker may hold: WINDOW_MAX, or room for two whole
+ * batches, so that a worker always has a full batch queued behind the
+ * one it runs.
+ */
+static int
+window_max(void)
+{
+	long batch = strcmp(S.cfg->type, "sql") == 0 ? S.cfg->sql_batch : 1;
+
+	return batch * 2 > WINDOW_MAX ? (int)(batch * 2) : WINDOW_MAX;
+}
+
 static void
 update_window(double runtime)
 {
+	int max = window_max();
+
 	S.avg_runtime = S.avg_runtime == 0 ? runtime : 0.9 * S.avg_runtime + 0.1 * runtime;
-	double w = S.avg_runtime > 0 ? WINDOW_TARGET / S.avg_runtime : WINDOW_MAX;
-	S.window = w < WINDOW_MIN ? WINDOW_MIN : w > WINDOW_MAX ? WINDOW_MAX : (int)w;
+	double w = S.avg_runtime > 0 ? WINDOW_TARGET / S.avg_runtime : max;
+	S.window = w < WINDOW_MIN ? WINDOW_MIN : w > max ? max : (int)w;
 }
 
 static void
@@ -707,7 +722,7 @@ reap(void)
 static void
 fill_pending(void)
 {
-	size_t want = (size_t)S.nworkers * WINDOW_MAX + 64;
+	size_t want = (size_t)S.nworkers * (size_t)window_max() + 64;
 	struct jobline jl;
 
 	while (!S.src_eof && S.pending.n < want && S.stopping == 0) {
@@ -1118,7 +1133,7 @@ run_loop(void)
 		pfd[n] = (struct pollfd){ .fd = S.sigfd, .events = POLLIN };
 		owner[n++] = NULL;
 		int srcfd = S.src_eof || S.stopping ? -1 : jobsrc_fd(S.src);
-		if (srcfd >= 0 && S.pending.n < (size_t)S.nworkers * WINDOW_MAX) {
+		if (srcfd >= 0 && S.pending.n < (size_t)S.nworkers * (size_t)window_max()) {
 			pfd[n] = (struct pollfd){ .fd = srcfd, .events = POLLIN };
 			owner[n++] = NULL;
 		}

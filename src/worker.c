@@ -300,6 +300,7 @@ run_group(struct worker *w)
 	}
 	if (w->head == NULL)
 		w->tail = NULL;
+	log_debug("running %zu jobs as a group", n);
 	w->kind->run_group(&w->ctx, items, n);
 	for (size_t i = 0; i < n; i++) {
 		send_item(w, &items[i]);
