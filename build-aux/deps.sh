@@ -4,9 +4,13 @@
 # PostgreSQL and MariaDB servers; Debian's own instances are not used).
 #   build-aux/deps.sh          # build dependencies
 #   build-aux/deps.sh test     # ... and the test tools
+#   build-aux/deps.sh bench    # ... and what bench/ compares against
 set -eu
 
 pkgs="build-essential autoconf automake pkg-config libinih-dev libsqlite3-dev libpq-dev libmariadb-dev"
+if [ "${1:-}" = bench ]; then
+	pkgs="$pkgs postgresql postgresql-client mariadb-server mariadb-client gawk python3 python3-psycopg2 python3-mysqldb parallel"
+fi
 if [ "${1:-}" = test ]; then
 	pkgs="$pkgs libcmocka-dev python3 procps util-linux bsdutils man-db sqlite3 postgresql postgresql-client mariadb-server mariadb-client"
 fi
