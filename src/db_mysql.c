@@ -124,6 +124,111 @@ my_exec(struct db_conn *c, const char *sql, struct buf *out, struct db_err *err)
 	return 0;
 }
 
+/*
+ * Whether sql is one statement (a ';' only inside quotes or at the end):
+ * a batch string is split back into per-job results by counting them.
+ */
+static bool
+single_statement(const char *sql)
+{
+	char quote = 0;
+
+	for (const char *p = sql; *p; p++) {
+		if (quote) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == quote)
+				quote = 0;
+		} else if (*p == '\'' || *p == '"' || *p == '`') {
+			quote = *p;
+		} else if (*p == '#' || (*p == '-' && p[1] == '-') || (*p == '/' && p[1] == '*')) {
+			return false;	/* comments: leave them to a statement of their own */
+		} else if (*p == ';') {
+			for (p++; *p == ' ' || *p == '\t' || *p == ';'; p++)
+				;
+			return *p == '\0';
+		}
+	}
+	return true;
+}
+
+/*
+ * A batch as one multi-statement query: START TRANSACTION; s1; ...;
+ * COMMIT, one round trip instead of one per statement.  The server
+ * stops at the first error; then the transaction is rolled back and
+ * nothing of the batch stands.  Autocommit groups are not sent this way:
+ * each statement must stay its own transaction.
+ */
+static int
+my_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct db_err *err)
+{
+	struct buf q = { 0 };
+	size_t i, got = 0;
+	bool failed = false;
+	int status;
+
+	if (!in_tx)
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (!single_statement(st[i].sql))
+			return 1;
+		st[i].status = 1;
+	}
+	buf_addstr(&q, "START TRANSACTION");
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(st[i].sql);
+		while (len > 0 && (st[i].sql[len - 1] == ';' || st[i].sql[len - 1] == ' ' ||
+		    st[i].sql[len - 1] == '\t'))
+			len--;
+		buf_add(&q, ";\n", 2);
+		buf_add(&q, st[i].sql, len);
+	}
+	buf_addstr(&q, ";\nCOMMIT");
+	status = mysql_real_query(c->my, q.data, q.len);
+	buf_free(&q);
+	if (status != 0) {
+		set_err(err, c->my);
+		failed = true;
+	}
+	/* One result per statement: START, each job, COMMIT; none after an error. */
+	while (!failed) {
+		MYSQL_RES *res = mysql_store_result(c->my);
+		if (res == NULL && mysql_field_count(c->my) != 0) {
+			set_err(err, c->my);
+			failed = true;
+			break;
+		}
+		if (got >= 1 && got <= n) {
+			if (res != NULL && st[got - 1].out != NULL)
+				put_rows(st[got - 1].out, res);
+			st[got - 1].status = 0;
+			st[got - 1].done_at = now_mono();
+		}
+		if (res != NULL)
+			mysql_free_result(res);
+		got++;
+		status = mysql_next_result(c->my);
+		if (status > 0) {
+			set_err(err, c->my);
+			failed = true;
+		} else if (status < 0) {
+			break;
+		}
+	}
+	if (failed && err->lost) {
+		for (i = 0; i < n; i++)
+			st[i].status = 1;
+		return -1;
+	}
+	if (failed || got != n + 2) {
+		struct db_err ignored;
+		my_exec(c, "ROLLBACK", NULL, &ignored);
+		for (i = 0; i < n; i++)
+			st[i].status = 1;
+	}
+	return 0;
+}
+
 static int
 my_prepare(struct db_conn *c, const char *sql, struct db_err *err)
 {
@@ -218,6 +323,7 @@ const struct db_driver db_mysql = {
 	.begin_sql = "START TRANSACTION",
 	.connect = my_connect,
 	.exec = my_exec,
+	.exec_many = my_exec_many,
 	.prepare = my_prepare,
 	.lookup = my_lookup,
 	.ping = my_ping,
