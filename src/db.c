@@ -76,6 +76,21 @@ db_put_value(struct buf *out, const char *v, size_t len)
 	buf_add(out, v + start, len - start);
 }
 
+void
+db_batch_sql(struct buf *q, const char *begin, const struct db_stmt *st, size_t n)
+{
+	buf_addstr(q, begin);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(st[i].sql);
+		while (len > 0 && (st[i].sql[len - 1] == ';' || st[i].sql[len - 1] == ' ' ||
+		    st[i].sql[len - 1] == '\t'))
+			len--;
+		buf_add(q, ";\n", 2);
+		buf_add(q, st[i].sql, len);
+	}
+	buf_addstr(q, ";\nCOMMIT");
+}
+
 /* The password from password_file: its first line.  NULL with err on failure. */
 static char *
 read_password(const char *path, char *err, size_t errlen)

@@ -89,6 +89,12 @@ const char *db_driver_names(void);
 int  db_open(const struct cfg *cfg, struct db_conn **conn, char *err, size_t errlen);
 void db_close(const struct cfg *cfg, struct db_conn *conn);
 
+/*
+ * Build a batch as one query string: begin, then each statement (its
+ * trailing semicolons dropped) on a line of its own, then COMMIT.
+ */
+void db_batch_sql(struct buf *q, const char *begin, const struct db_stmt *st, size_t n);
+
 /* Append one value to a row in the text format described above. */
 void db_put_value(struct buf *out, const char *v, size_t len);
 

@@ -174,16 +174,7 @@ my_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct
 			return 1;
 		st[i].status = 1;
 	}
-	buf_addstr(&q, "START TRANSACTION");
-	for (i = 0; i < n; i++) {
-		size_t len = strlen(st[i].sql);
-		while (len > 0 && (st[i].sql[len - 1] == ';' || st[i].sql[len - 1] == ' ' ||
-		    st[i].sql[len - 1] == '\t'))
-			len--;
-		buf_add(&q, ";\n", 2);
-		buf_add(&q, st[i].sql, len);
-	}
-	buf_addstr(&q, ";\nCOMMIT");
+	db_batch_sql(&q, "START TRANSACTION", st, n);
 	status = mysql_real_query(c->my, q.data, q.len);
 	buf_free(&q);
 	if (status != 0) {

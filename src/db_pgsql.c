@@ -242,16 +242,7 @@ pg_batch(struct db_conn *c, struct db_stmt *st, size_t n, struct db_err *err)
 	size_t i, got = 0;
 	bool failed = false;
 
-	buf_addstr(&q, "BEGIN");
-	for (i = 0; i < n; i++) {
-		size_t len = strlen(st[i].sql);
-		while (len > 0 && (st[i].sql[len - 1] == ';' || st[i].sql[len - 1] == ' ' ||
-		    st[i].sql[len - 1] == '\t'))
-			len--;
-		buf_add(&q, ";\n", 2);
-		buf_add(&q, st[i].sql, len);
-	}
-	buf_addstr(&q, ";\nCOMMIT");
+	db_batch_sql(&q, "BEGIN", st, n);
 	if (!PQsendQuery(pg, q.data)) {
 		buf_free(&q);
 		goto lost;
