@@ -70,7 +70,7 @@ struct db_driver {
 	 * NULL, -1 on error.
 	 */
 	int  (*lookup)(struct db_conn *c, const char *param, char **value, struct db_err *err);
-	/* 0 when the connection answers. */
+	/* 0 when the connection answers.  NULL where there is no server to lose (SQLite). */
 	int  (*ping)(struct db_conn *c);
 	void (*close)(struct db_conn *c);
 };

@@ -151,13 +151,6 @@ lite_lookup(struct db_conn *c, const char *param, char **value, struct db_err *e
 	return rc;
 }
 
-static int
-lite_ping(struct db_conn *c)
-{
-	(void)c;
-	return 0;
-}
-
 static void
 lite_close(struct db_conn *c)
 {
@@ -174,6 +167,5 @@ const struct db_driver db_sqlite = {
 	.exec = lite_exec,
 	.prepare = lite_prepare,
 	.lookup = lite_lookup,
-	.ping = lite_ping,
 	.close = lite_close,
 };

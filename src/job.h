@@ -82,7 +82,12 @@ struct job_kind {
 	size_t (*group_max)(const struct cfg *cfg);
 	void   (*run_group)(struct job_ctx *ctx, struct job_item *items, size_t n);
 	void (*fini)(struct job_ctx *ctx);
+	/* Optional: called when the worker has had no job for WRK_IDLE_CHECK seconds. */
+	void (*idle)(struct job_ctx *ctx);
 };
+
+/* How long a worker waits for a job before it calls its kind's idle hook. */
+#define WRK_IDLE_CHECK	30
 
 const struct job_kind *job_kind_find(const char *name);
 const char *job_kind_names(void);

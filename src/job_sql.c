@@ -314,10 +314,27 @@ sql_run_group(struct job_ctx *ctx, struct job_item *items, size_t n)
 		run_each(ctx, items, n);
 }
 
+/*
+ * A worker that has waited a while for work checks that its connection
+ * still answers, and if the server went away meanwhile (restarted, or
+ * closed an idle session), reconnects now rather than on the next job.
+ */
+static void
+sql_idle(struct job_ctx *ctx)
+{
+	struct db_err e = { .msg = "the server did not answer a liveness check" };
+
+	if (ctx->dry_run || ctx->db == NULL || drv->ping == NULL || drv->ping(ctx->db) == 0)
+		return;
+	if (reconnect(ctx, &e) < 0)
+		ctx->terminated = true;
+}
+
 const struct job_kind job_sql = {
 	.name = "sql",
 	.needs_db = true,
 	.init = sql_init,
 	.group_max = sql_group_max,
 	.run_group = sql_run_group,
+	.idle = sql_idle,
 };

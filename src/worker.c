@@ -142,9 +142,17 @@ read_parent(struct worker *w, bool wait)
 			{ .fd = w->a->fd_in, .events = POLLIN },
 			{ .fd = w->sigfd, .events = POLLIN },
 		};
-		while (poll(pfd, 2, -1) < 0)
+		int timeout = w->kind->idle != NULL ? WRK_IDLE_CHECK * 1000 : -1;
+		int r;
+		while ((r = poll(pfd, 2, timeout)) < 0)
 			if (errno != EINTR)
 				wrk_exit(w, WEXIT_SYSTEM);
+		if (r == 0) {
+			w->kind->idle(&w->ctx);
+			if (w->ctx.terminated)
+				wrk_exit(w, WEXIT_TERM);
+			return;
+		}
 		if (pfd[1].revents & POLLIN)
 			check_signals(w);
 		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))

@@ -49,4 +49,15 @@ expect_eq "--resume without a joblog is an error" "$rc" 2
 expect_grep "it says a joblog is needed" "needs a joblog" err
 check "and nothing ran" test ! -e ran
 
+# A password in a config others can read draws a warning (never the password itself).
+printf '[jobs]\njob = true\n[database]\npassword = s3cret-value\n' > pw.ini
+chmod 644 pw.ini
+run_mpw -c pw.ini --check-config
+expect_grep "a world-readable password is warned about" "pw.ini holds a database password and is readable by others" err
+expect_no_grep "the warning does not show it" "s3cret-value" err
+chmod 600 pw.ini
+run_mpw -c pw.ini --check-config
+expect_no_grep "no warning at mode 600" "readable by others" err
+expect_no_grep "--check-config hides it" "s3cret-value" out
+
 finish

@@ -37,6 +37,27 @@ for DRIVER in postgresql mysql; do
 	expect_eq "$DRIVER: every row is there once" "$(q "SELECT count(*), count(DISTINCT id) FROM $TBL")" "$(printf '3000\t3000')"
 done
 
+# An idle service's workers notice a restart on their own and reconnect,
+# so the next job finds a live connection.
+DRIVER=postgresql
+. "$SRCDIR/tests/dblib.sh"
+mkfifo svc.fifo
+{ printf '[pool]\nworkers = 2\njoblog = svc.joblog\n[jobs]\ntype = sql\nfile = svc.fifo\n'; db_section; } > svc.ini
+"$MPWORKER" --service -c svc.ini >svc.out 2>svc.err &
+svc=$!
+feed "INSERT INTO r_postgresql VALUES (100001, 'svc')" svc.fifo
+wait_for 10 ok_at_least 1 svc.joblog || fail "service: the first job did not run"
+"$SRCDIR/tests/servers.sh" restart "$SERVERS" pg >>servers.out 2>&1 || fail "the restart failed"
+check "service: idle workers find the lost connection by themselves" \
+	wait_for 60 grep -q "connection lost (the server did not answer a liveness check); reconnecting" svc.err
+check "service: and reconnect" wait_for 20 grep -q "reconnected" svc.err
+feed "INSERT INTO r_postgresql VALUES (100002, 'svc')" svc.fifo
+wait_for 10 ok_at_least 2 svc.joblog || fail "service: a job after the restart did not run"
+expect_eq "service: both jobs' rows are there" "$(q "SELECT count(*) FROM r_postgresql WHERE id > 100000")" 2
+kill -TERM $svc
+wait $svc
+expect_eq "service: stops with exit 0" "$?" 0
+
 # Fast jobs go to PostgreSQL in pipelines; a restart in the middle of one
 # must lose nothing either.
 DRIVER=postgresql
