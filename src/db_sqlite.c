@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -53,8 +54,17 @@ lite_connect(const struct cfg *cfg, const char *password, struct db_err *err)
 	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
 	struct db_conn *c = xcalloc(1, sizeof(*c));
 	c->db = db;
-	/* WAL lets readers go on while one worker writes. */
-	if (sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK) {
+	/*
+	 * WAL lets readers go on while one worker writes.  Switching a new
+	 * database to it needs the file to itself, and SQLite answers
+	 * "locked" at once rather than waiting when several workers try
+	 * together: so wait here, as the busy timeout would.
+	 */
+	int rc;
+	for (int waited = 0; (rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) == SQLITE_BUSY &&
+	    waited < BUSY_TIMEOUT_MS; waited += 10)
+		usleep(10000);
+	if (rc != SQLITE_OK) {
 		snprintf(err->msg, sizeof(err->msg), "%s: %s", path, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		free(c);

@@ -127,6 +127,7 @@ static struct {
 	int			 window;
 
 	int			 stopping;	/* 0, 1 = draining, 2 = at once */
+	bool			 signalled;	/* SIGTERM or SIGINT asked us to stop */
 	double			 term_at;	/* when to SIGTERM the workers */
 	double			 kill_at;	/* when to SIGKILL them */
 	bool			 finishing;	/* no work left: workers are being retired */
@@ -641,7 +642,7 @@ slot_died(struct slot *s, int status)
 		    s->id, (int)s->pid, held ? held->seq : 0);
 	} else if (s->timed_out != 0) {
 		log_info("worker %d replaced: job %" PRIu64 " timed out", s->id, s->timed_out);
-	} else if (!planned || !s->expect_exit) {
+	} else if (!planned || (!s->expect_exit && !S.stopping)) {
 		S.restarts++;
 		if (held != NULL)
 			log_warnx("worker %d (pid %d) %s after %.1fs, holding job %" PRIu64,
@@ -966,6 +967,7 @@ handle_signals(void)
 			break;
 		case SIGINT:
 		case SIGTERM:
+			S.signalled = true;
 			begin_stop(S.stopping ? 2 : 1, strsignal((int)si.ssi_signo));
 			break;
 		case SIGHUP:
@@ -1191,7 +1193,7 @@ report(double wall)
 	if (S.skipped > 0 && n > 0 && (size_t)n < sizeof(line))
 		n += snprintf(line + n, sizeof(line) - (size_t)n,
 		    "; %" PRIu64 " skipped (already in the joblog)", S.skipped);
-	if (S.stopping && jobs_left() && n > 0 && (size_t)n < sizeof(line))
+	if (S.signalled && jobs_left() && n > 0 && (size_t)n < sizeof(line))
 		snprintf(line + n, sizeof(line) - (size_t)n, "; interrupted: %zu%s jobs not run (--resume continues)",
 		    S.pending.n + S.retry.n, S.src_eof ? "" : "+");
 	fprintf(stderr, "%s\n", line);
