@@ -70,6 +70,7 @@ static const struct cfg_key keys[] = {
 	{ "rename", "extensions",        T_STRING,   O(extensions), NULL, NULL, 0, 0, 0 },
 	{ "rename", "lookup",            T_STRING,   O(lookup), NULL, NULL, 0, 0, 0 },
 	{ "rename", "on_missing",        T_ENUM,     O(on_missing), "skip", on_missing, 0, 0, 0 },
+	{ "rename", "recursive",         T_BOOL,     O(recursive), "no", NULL, 0, 0, 0 },
 
 	{ "sql", "batch",                T_INT,      O(sql_batch), "1", NULL, 1, 10000, 0 },
 	{ "sql", "pipeline",             T_BOOL,     O(sql_pipeline), "yes", NULL, 0, 0, 0 },

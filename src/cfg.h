@@ -55,6 +55,7 @@ struct cfg {
 	char   *extensions;
 	char   *lookup;
 	char   *on_missing;
+	bool    recursive;	/* scan subdirectories too */
 
 	/* [command] */
 	char   *template;

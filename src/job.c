@@ -9,6 +9,7 @@
 static const struct job_kind *const kinds[] = {
 	&job_command,
 	&job_sql,
+	&job_rename,
 };
 
 const struct job_kind *

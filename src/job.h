@@ -20,6 +20,7 @@ struct db_conn;
 /* Result flags, carried in MSG_RESULT. */
 #define JR_TIMEOUT	0x01	/* killed for running past job_timeout */
 #define JR_ABORTED	0x02	/* killed because mpworker is stopping: not an attempt */
+#define JR_SKIPPED	0x04	/* nothing to do (a file with no mapping): not a failure */
 
 struct job_result {
 	double		start;		/* epoch seconds */
@@ -46,6 +47,7 @@ struct job_ctx {
 	int			 err_fd;
 	struct buf		 out;	/* output produced in process (rows, plans) */
 	struct buf		 errout;
+	struct buf		 detail;	/* what the joblog records as the command, if not the job */
 	/* Called with the process group of a child the job started, or 0 when it ended. */
 	void			(*spawned)(struct job_ctx *ctx, pid_t pgid);
 	bool			 terminated;	/* the worker got SIGTERM during the job */
@@ -89,10 +91,19 @@ struct job_kind {
 /* How long a worker waits for a job before it calls its kind's idle hook. */
 #define WRK_IDLE_CHECK	30
 
+/*
+ * The worker's connection is gone: open a new one and run the init hook
+ * again, with backoff (0.1 s doubling to 5 s) for up to a minute.  0 once
+ * connected; -1 when it could not, or SIGTERM came (ctx->terminated).
+ */
+struct db_err;
+int job_db_reconnect(struct job_ctx *ctx, const struct db_err *why);
+
 const struct job_kind *job_kind_find(const char *name);
 const char *job_kind_names(void);
 
 extern const struct job_kind job_command;
 extern const struct job_kind job_sql;
+extern const struct job_kind job_rename;
 
 #endif

@@ -19,13 +19,9 @@
  */
 #include "config.h"
 
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include "cfg.h"
 #include "db.h"
@@ -34,10 +30,6 @@
 #include "util.h"
 
 #define PIPELINE_MAX	64
-#define RECONNECT_FIRST	0.1
-#define RECONNECT_MAX	5.0
-/* How long a worker keeps trying to reconnect before it gives up. */
-#define RECONNECT_FOR	60.0
 
 static const struct db_driver *drv;
 
@@ -60,57 +52,6 @@ sql_group_max(const struct cfg *cfg)
 	if (cfg->sql_batch > 1)
 		return (size_t)cfg->sql_batch;
 	return cfg->sql_pipeline && d != NULL && d->exec_many != NULL ? PIPELINE_MAX : 1;
-}
-
-/* Sleep, unless SIGTERM comes first.  Returns -1 on SIGTERM. */
-static int
-pause_for(struct job_ctx *ctx, double secs)
-{
-	struct pollfd pfd = { .fd = ctx->sigfd, .events = POLLIN };
-	double until = now_mono() + secs;
-
-	for (;;) {
-		double left = until - now_mono();
-		if (left <= 0)
-			return 0;
-		if (poll(&pfd, 1, (int)(left * 1000) + 1) > 0) {
-			struct signalfd_siginfo si;
-			while (read(ctx->sigfd, &si, sizeof(si)) == sizeof(si))
-				if (si.ssi_signo == SIGTERM) {
-					ctx->terminated = true;
-					return -1;
-				}
-		}
-	}
-}
-
-/*
- * The connection is gone: open a new one and run the init hook again,
- * with backoff.  0 once connected; -1 when it could not within
- * RECONNECT_FOR seconds, or SIGTERM came.
- */
-static int
-reconnect(struct job_ctx *ctx, const struct db_err *why)
-{
-	double delay = RECONNECT_FIRST, give_up = now_mono() + RECONNECT_FOR;
-	char err[1024];
-
-	log_warnx("connection lost (%s); reconnecting", why->msg);
-	db_close(ctx->cfg, ctx->db);
-	ctx->db = NULL;
-	for (;;) {
-		if (pause_for(ctx, delay) < 0)
-			return -1;
-		if (db_open(ctx->cfg, &ctx->db, err, sizeof(err)) == 0) {
-			log_warnx("reconnected");
-			return 0;
-		}
-		if (now_mono() >= give_up) {
-			log_warnx("giving up reconnecting: %s", err);
-			return -1;
-		}
-		delay = delay * 2 > RECONNECT_MAX ? RECONNECT_MAX : delay * 2;
-	}
 }
 
 static void
@@ -154,7 +95,7 @@ run_alone(struct job_ctx *ctx, struct job_item *it)
 			break;
 		}
 		buf_reset(&it->out);
-		if (reconnect(ctx, &e) < 0) {
+		if (job_db_reconnect(ctx, &e) < 0) {
 			set_lost(ctx, it, &e);
 			break;
 		}
@@ -210,7 +151,7 @@ run_pipelined(struct job_ctx *ctx, struct job_item *items, size_t n)
 				set_failed(&items[i], &st[i].err);
 		}
 	}
-	if (rc < 0 && reconnect(ctx, &e) < 0) {
+	if (rc < 0 && job_db_reconnect(ctx, &e) < 0) {
 		for (size_t i = 0; i < n; i++)
 			if (st[i].status == 1)
 				set_lost(ctx, &items[i], &e);
@@ -283,7 +224,7 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 		buf_reset(&items[i].out);
 		items[i].res = (struct job_result){ 0 };
 	}
-	if (e.lost && reconnect(ctx, &e) < 0) {
+	if (e.lost && job_db_reconnect(ctx, &e) < 0) {
 		for (size_t i = 0; i < n; i++)
 			set_lost(ctx, &items[i], &e);
 		return;
@@ -326,7 +267,7 @@ sql_idle(struct job_ctx *ctx)
 
 	if (ctx->dry_run || ctx->db == NULL || drv->ping == NULL || drv->ping(ctx->db) == 0)
 		return;
-	if (reconnect(ctx, &e) < 0)
+	if (job_db_reconnect(ctx, &e) < 0)
 		ctx->terminated = true;
 }
 

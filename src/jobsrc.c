@@ -1,6 +1,7 @@
 /* The job source: see jobsrc.h. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +32,139 @@ struct jobsrc {
 	char			*line;		/* copy of the current inline job */
 };
 
+/* A directory listing in progress: where it goes, and what it keeps. */
+struct scan {
+	int		 out;
+	struct buf	 lines;
+	char		**ext;
+	size_t		 next;
+	bool		 recursive;
+	unsigned long	 found;
+};
+
+static bool
+wanted(const struct scan *sc, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < sc->next; i++) {
+		size_t el = strlen(sc->ext[i]);
+		if (len > el && strcmp(name + len - el, sc->ext[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int
+scan_flush(struct scan *sc)
+{
+	if (write_all(sc->out, sc->lines.data, sc->lines.len) < 0)
+		return -1;
+	buf_reset(&sc->lines);
+	return 0;
+}
+
+/*
+ * List the regular files under dir whose names end in one of the
+ * extensions, one path a line.  Symbolic links are not followed, nor
+ * renamed.  A subdirectory that cannot be read is logged and passed over.
+ */
+static int
+scan_dir(struct scan *sc, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (d == NULL) {
+		log_warn("[rename] directory: cannot read %s", dir);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+		unsigned char type = de->d_type;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		char *path = xasprintf("%s/%s", dir, n);
+		if (type == DT_UNKNOWN) {
+			struct stat st;
+			type = lstat(path, &st) < 0 ? DT_UNKNOWN : S_ISDIR(st.st_mode) ? DT_DIR :
+			    S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+		}
+		if (type == DT_DIR && sc->recursive) {
+			scan_dir(sc, path);
+		} else if (type == DT_REG && wanted(sc, n)) {
+			if (strchr(path, '\n') != NULL) {
+				log_warnx("[rename] directory: passing over a file with a newline in its name in %s", dir);
+			} else {
+				buf_addstr(&sc->lines, path);
+				buf_add(&sc->lines, "\n", 1);
+				sc->found++;
+			}
+		}
+		free(path);
+		if (sc->lines.len >= READ_CHUNK && scan_flush(sc) < 0) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+/*
+ * Rename jobs without a jobs file: list the directory first, into an
+ * unlinked temporary file that is then read like a jobs file.  Memory
+ * stays bounded however many files there are, and the listing is a
+ * snapshot: a file renamed during the run is never listed again under its
+ * new name, so no file is renamed twice.
+ */
+static int
+open_listing(struct jobsrc *src, const struct cfg *cfg, char *err, size_t errlen)
+{
+	struct scan sc = { .recursive = cfg->recursive };
+	const char *tmp = getenv("TMPDIR");
+	char *exts = xstrdup(cfg->extensions);
+	char *save = NULL;
+	struct stat st;
+
+	errno = 0;
+	if (stat(cfg->directory, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "[rename] directory: %s: %s", cfg->directory,
+		    errno ? strerror(errno) : "not a directory");
+		free(exts);
+		return -1;
+	}
+	for (char *e = strtok_r(exts, " ,\t", &save); e != NULL; e = strtok_r(NULL, " ,\t", &save)) {
+		sc.ext = xrealloc(sc.ext, (sc.next + 1) * sizeof(*sc.ext));
+		sc.ext[sc.next++] = e;
+	}
+	sc.out = open(tmp && *tmp ? tmp : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (sc.out < 0) {
+		snprintf(err, errlen, "cannot make a file for the directory listing: %s", strerror(errno));
+		free(exts);
+		free(sc.ext);
+		return -1;
+	}
+	int r = scan_dir(&sc, cfg->directory);
+	if (r == 0)
+		r = scan_flush(&sc);
+	if (r < 0 || lseek(sc.out, 0, SEEK_SET) < 0) {
+		snprintf(err, errlen, "writing the directory listing: %s", strerror(errno));
+		close(sc.out);
+		sc.out = -1;
+	}
+	log_info("%lu files to rename in %s", sc.found, cfg->directory);
+	buf_free(&sc.lines);
+	free(sc.ext);
+	free(exts);
+	if (sc.out < 0)
+		return -1;
+	src->fd = sc.out;
+	src->own_fd = true;
+	src->path = xstrdup("the directory listing");
+	return 0;
+}
+
 struct jobsrc *
 jobsrc_open(const struct cfg *cfg, bool follow, char *err, size_t errlen)
 {
@@ -38,6 +172,14 @@ jobsrc_open(const struct cfg *cfg, bool follow, char *err, size_t errlen)
 
 	src->inline_jobs = &cfg->job;
 	src->fd = -1;
+	if (cfg->file == NULL && cfg->job.n == 0 && cfg->directory != NULL &&
+	    strcmp(cfg->type, "rename") == 0) {
+		if (open_listing(src, cfg, err, errlen) < 0) {
+			jobsrc_close(src);
+			return NULL;
+		}
+		return src;
+	}
 	if (cfg->file == NULL)
 		return src;
 	src->path = xstrdup(cfg->file);

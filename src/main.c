@@ -12,6 +12,7 @@
 
 #include "cfg.h"
 #include "log.h"
+#include "rename.h"
 #include "sdnotify.h"
 #include "supervisor.h"
 
@@ -28,6 +29,7 @@ static const char usage_text[] =
 "                       progress bar with rate and ETA on stderr\n"
 "                       (default: on when stderr is a terminal)\n"
 "      --service        run until stopped (systemd, Type=notify)\n"
+"      --undo JOBLOG    rename back every rename JOBLOG records, newest first\n"
 "  -q, --quiet          errors only, no report\n"
 "  -v, --verbose        debugging detail: every worker start and exit\n"
 "  -h, --help           this text\n"
@@ -37,7 +39,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_CHECK = 256, OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED,
-	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SERVICE,
+	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SERVICE, OPT_UNDO,
 };
 
 static const struct option longopts[] = {
@@ -51,6 +53,7 @@ static const struct option longopts[] = {
 	{ "progress",      no_argument,       NULL, OPT_PROGRESS },
 	{ "no-progress",   no_argument,       NULL, OPT_NO_PROGRESS },
 	{ "service",       no_argument,       NULL, OPT_SERVICE },
+	{ "undo",          required_argument, NULL, OPT_UNDO },
 	{ "quiet",         no_argument,       NULL, 'q' },
 	{ "verbose",       no_argument,       NULL, 'v' },
 	{ "help",          no_argument,       NULL, 'h' },
@@ -71,7 +74,7 @@ int
 main(int argc, char **argv)
 {
 	struct sup_opts opts = { .report = true };
-	const char *config = NULL, *workers = NULL, *joblog = NULL;
+	const char *config = NULL, *workers = NULL, *joblog = NULL, *undo = NULL;
 	bool check = false;
 	int progress = -1;	/* -1: when stderr is a terminal */
 	int verbosity = LOG_LVL_INFO;
@@ -90,6 +93,7 @@ main(int argc, char **argv)
 		case OPT_PROGRESS: progress = 1; break;
 		case OPT_NO_PROGRESS: progress = 0; break;
 		case OPT_SERVICE: opts.service = true; break;
+		case OPT_UNDO: undo = optarg; break;
 		case 'q': verbosity = LOG_LVL_ERR; opts.report = false; break;
 		case 'v': verbosity = LOG_LVL_DEBUG; break;
 		case 'h': fputs(usage_text, stdout); return MPW_EXIT_OK;
@@ -99,6 +103,10 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	if (undo != NULL) {
+		log_init(verbosity, "mpworker");
+		return rename_undo(undo);
+	}
 	if (config == NULL)
 		usage_error("%s", "no configuration: give -c FILE");
 	if (opts.resume && opts.resume_failed)

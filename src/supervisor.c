@@ -67,6 +67,7 @@ struct job {
 	uint64_t	 seq;
 	unsigned	 attempt;	/* 0 for the first */
 	bool		 too_long;
+	char		*logged;	/* the joblog's command for the last attempt, if not text */
 	size_t		 len;
 	char		 text[];
 };
@@ -122,6 +123,7 @@ static struct {
 	uint64_t		 read;		/* jobs taken from the source */
 	uint64_t		 skipped;
 	uint64_t		 ok, failed, retried, restarts;
+	uint64_t		 passed;	/* finished with nothing to do (JR_SKIPPED) */
 	double			 started_mono;
 	double			 avg_runtime;	/* moving average, for the window */
 	int			 window;
@@ -193,7 +195,7 @@ jq_free(struct jobq *q)
 static uint64_t
 jobs_finished(void)
 {
-	return S.ok + S.failed;
+	return S.ok + S.failed + S.passed;
 }
 
 static int
@@ -390,9 +392,17 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 {
 	bool success = r->exitval == 0 && r->signal == 0;
 
-	record(j, r, j->text, j->len);
+	if (j->logged != NULL)
+		record(j, r, j->logged, strlen(j->logged));
+	else
+		record(j, r, j->text, j->len);
+	free(j->logged);
+	j->logged = NULL;
 	if (success) {
-		S.ok++;
+		if (r->flags & JR_SKIPPED)
+			S.passed++;
+		else
+			S.ok++;
 		free(j);
 		return;
 	}
@@ -453,7 +463,10 @@ on_result(struct slot *s, const struct msg *m)
 	if (S.streaming == s)
 		S.streaming = NULL;
 	update_window(r->runtime);
-	snprintf(reason, sizeof(reason), "%.*s", (int)m->taillen, m->tail);
+	/* The tail: the reason, then optionally a NUL and the command to log. */
+	size_t rlen = strnlen(m->tail, m->taillen);
+	snprintf(reason, sizeof(reason), "%.*s", (int)rlen, m->tail);
+	j->logged = rlen < m->taillen ? xstrndup(m->tail + rlen + 1, m->taillen - rlen - 1) : NULL;
 	if (r->flags & JR_ABORTED) {
 		/* Killed because we are stopping: not an attempt, the job is still to do. */
 		jq_push(&S.retry, j);
@@ -742,6 +755,7 @@ fill_pending(void)
 		struct job *j = xmalloc(sizeof(*j) + jl.len + 1);
 		j->seq = jl.seq;
 		j->attempt = 0;
+		j->logged = NULL;
 		j->too_long = jl.too_long;
 		j->len = jl.len;
 		memcpy(j->text, jl.text, jl.len);
@@ -1190,6 +1204,9 @@ report(double wall)
 	    " retried; %" PRIu64 " workers restarted; %.2fs, %.1f jobs/s",
 	    jobs_finished(), S.ok, S.failed, S.retried, S.restarts, wall,
 	    wall > 0 ? (double)jobs_finished() / wall : 0.0);
+	if (S.passed > 0 && n > 0 && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n,
+		    "; %" PRIu64 " had nothing to do (no mapping)", S.passed);
 	if (S.skipped > 0 && n > 0 && (size_t)n < sizeof(line))
 		n += snprintf(line + n, sizeof(line) - (size_t)n,
 		    "; %" PRIu64 " skipped (already in the joblog)", S.skipped);

@@ -1,6 +1,7 @@
 /* Template expansion and shell quoting: see template.h. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "template.h"
@@ -87,4 +88,37 @@ tpl_expand(struct buf *out, const char *tpl, const char *line, size_t len)
 	}
 	if (out->data == NULL)
 		buf_add(out, "", 0);
+}
+
+int
+tpl_unquote(const char **p, struct buf *out)
+{
+	const char *s = *p;
+	bool any = false;
+
+	while (*s == ' ')
+		s++;
+	buf_reset(out);
+	while (*s != '\0' && *s != ' ') {
+		if (*s == '\'') {
+			const char *end = strchr(s + 1, '\'');
+			if (end == NULL)
+				return -1;
+			buf_add(out, s + 1, (size_t)(end - s - 1));
+			s = end + 1;
+		} else if (s[0] == '\\' && s[1] == '\'') {
+			buf_add(out, "'", 1);
+			s += 2;
+		} else {
+			buf_add(out, s, 1);
+			s++;
+		}
+		any = true;
+	}
+	if (!any)
+		return -1;
+	if (out->data == NULL)
+		buf_add(out, "", 0);
+	*p = s;
+	return 0;
 }

@@ -18,6 +18,13 @@
  */
 void tpl_quote(struct buf *out, const char *s, size_t len);
 
+/*
+ * Read one word written by tpl_quote() (bare, or in single quotes with
+ * '\'' for a quote) from *p, after any blanks, into out, and advance *p.
+ * 0, or -1 when *p holds no such word.
+ */
+int  tpl_unquote(const char **p, struct buf *out);
+
 /* Append the expansion of tpl for the job line to out. */
 void tpl_expand(struct buf *out, const char *tpl, const char *line, size_t len);
 

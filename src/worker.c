@@ -250,8 +250,16 @@ run_one(struct worker *w, struct wjob *j)
 	};
 	r.receive = queue_output(w, 1, &ctx->out, ctx->out_fd);
 	queue_output(w, 2, &ctx->errout, ctx->err_fd);
-	const char *reason = ctx->res.reason;
-	msg_put(&w->out, MSG_RESULT, &r, sizeof(r), reason, strlen(reason));
+	/* The tail is the reason, then a NUL and the joblog's command when the kind gave one. */
+	struct buf tail = { 0 };
+	buf_addstr(&tail, ctx->res.reason);
+	if (ctx->detail.len > 0) {
+		buf_add(&tail, "", 1);
+		buf_add(&tail, ctx->detail.data, ctx->detail.len);
+		buf_reset(&ctx->detail);
+	}
+	msg_put(&w->out, MSG_RESULT, &r, sizeof(r), tail.data, tail.len);
+	buf_free(&tail);
 	send_out(w);
 }
 

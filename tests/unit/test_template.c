@@ -77,6 +77,34 @@ fields_cannot_inject(void **state)
 	EXPECT(expand("echo {}", "$HOME && reboot"), "echo '$HOME && reboot'");
 }
 
+/* Whatever tpl_quote() writes, tpl_unquote() reads back exactly. */
+static void
+unquote_round_trips(void **state)
+{
+	const char *words[] = { "plain", "two words", "it's", "''", "a\tb", "-> arrow", "$(x)", "\\", "/d/f.dat" };
+	struct buf line = { 0 }, w = { 0 };
+	const char *p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		buf_reset(&line);
+		tpl_quote(&line, words[i], strlen(words[i]));
+		buf_add(&line, " ", 1);
+		tpl_quote(&line, "next", 4);
+		p = line.data;
+		assert_int_equal(tpl_unquote(&p, &w), 0);
+		assert_string_equal(w.data, words[i]);
+		assert_int_equal(tpl_unquote(&p, &w), 0);
+		assert_string_equal(w.data, "next");
+		assert_int_equal(*p, '\0');
+		assert_int_equal(tpl_unquote(&p, &w), -1);
+	}
+	p = "'unterminated";
+	assert_int_equal(tpl_unquote(&p, &w), -1);
+	buf_free(&line);
+	buf_free(&w);
+}
+
 int
 main(void)
 {
@@ -85,6 +113,7 @@ main(void)
 		cmocka_unit_test(whole_line_and_fields),
 		cmocka_unit_test(braces_that_are_not_placeholders),
 		cmocka_unit_test(fields_cannot_inject),
+		cmocka_unit_test(unquote_round_trips),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

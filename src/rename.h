@@ -1,0 +1,27 @@
+/*
+ * Renaming safely, shared by rename jobs and --undo.
+ */
+#ifndef MPW_RENAME_H
+#define MPW_RENAME_H
+
+/*
+ * Why name is not a plain file name (empty, . or .., a '/', a control
+ * character), or NULL when it is one.
+ */
+const char *rename_unsafe(const char *name);
+
+/*
+ * Rename from to to, never replacing an existing to: renameat2 with
+ * RENAME_NOREPLACE, or link and unlink where that is not supported.
+ * 0, or -1 with errno (EEXIST when to exists).
+ */
+int rename_noreplace(const char *from, const char *to);
+
+/*
+ * --undo: rename back every rename a joblog records, newest first, never
+ * replacing a file.  Returns an exit code: 0 all undone, 1 some could not
+ * be, 2 the joblog could not be read.
+ */
+int rename_undo(const char *joblog);
+
+#endif

@@ -1,0 +1,139 @@
+# Rename jobs against a real database; run through rename_DRIVER.sh.
+. "$SRCDIR/tests/lib.sh"
+. "$SRCDIR/tests/dblib.sh"
+
+case $DRIVER in
+postgresql) param='$1' ;;
+*) param='?' ;;
+esac
+M=m_$$
+q "CREATE TABLE $M (old_name VARCHAR(200) PRIMARY KEY, new_name VARCHAR(200))" || fail "cannot create the mapping table"
+
+# load_map FILE: old<TAB>new lines ("\N" for NULL) into the mapping table.
+load_map() {
+	q "DELETE FROM $M"
+	awk -F'\t' -v t="$M" '{
+		gsub(/'\''/, "'\'''\''", $1); gsub(/'\''/, "'\'''\''", $2)
+		nv = ($2 == "\\N") ? "NULL" : "'\''" $2 "'\''"
+		printf "INSERT INTO %s VALUES ('\''%s'\'', %s);\n", t, $1, nv
+	}' "$1" > map.sql
+	case $DRIVER in
+	postgresql) psql -X -q -h "$MPW_PG_SOCKET" -p "$MPW_PG_PORT" -U mpw -d mpw -v ON_ERROR_STOP=1 -f map.sql ;;
+	mysql) mariadb --no-defaults -S "$MPW_MY_SOCKET" -u mpw -pmpwpass mpw < map.sql ;;
+	sqlite) { echo "BEGIN;"; cat map.sql; echo "COMMIT;"; } | sqlite3 "$T/test.db" ;;
+	esac
+}
+
+# ini FILE WORKERS EXTRA...: a rename config for the directory "in".
+ini() {
+	local f=$1 w=$2
+	shift 2
+	{ printf '[pool]\nworkers = %s\nretries = %s\njoblog = %s.joblog\n[jobs]\ntype = rename\n' "$w" "${RETRIES:-0}" "${f%.ini}"
+	  printf '[rename]\ndirectory = in\nextensions = .dat, .csv\nlookup = SELECT new_name FROM %s WHERE old_name = %s\n' "$M" "$param"
+	  for l in "$@"; do echo "$l"; done
+	  db_section; } > "$f"
+}
+
+# Each file holds its original name, so where every file went can be checked.
+make_files() {	# make_files N: in/f1.dat ... with mixed extensions
+	rm -rf in
+	mkdir in
+	(cd in && seq 1 "$1" | awk '{ e = ($1 % 4 == 0) ? "txt" : ($1 % 4 == 1) ? "csv" : "dat"; printf "f%d.%s\n", $1, e }' |
+		while read -r n; do echo "$n" > "$n"; done)
+}
+
+# 20,000 files of mixed extensions; a mapping for most, including .txt
+# files, which must stay as they are.
+make_files 20000
+ls in | awk '{ split($0, p, "."); if (substr(p[1], 2) % 10 != 3) printf "%s\tg%s.%s\n", $0, substr(p[1], 2), p[2] }' > map.tsv
+load_map map.tsv
+ini big.ini 4
+run_mpw -c big.ini
+expect_eq "20,000 files: exit 0" "$rc" 0
+# What must be there now: mapped .dat/.csv under their new names, the rest as they were.
+awk -F'\t' '{ m[$1] = $2 } END { for (i = 1; i <= 20000; i++) {
+	e = (i % 4 == 0) ? "txt" : (i % 4 == 1) ? "csv" : "dat"; n = "f" i "." e
+	print ((n in m) && e != "txt") ? m[n] : n } }' map.tsv | sort > want
+ls in | sort > got
+expect_eq "exactly the mapped .dat and .csv files were renamed" "$(comm -3 want got | wc -l)" 0
+expect_eq "and nothing else changed" "$(wc -l < got)" 20000
+expect_eq "every file still holds its own content" \
+	"$(cd in && grep -L . ./* | wc -l)" 0
+expect_grep "the report counts the unmapped ones as skipped" "15000 jobs: [0-9]+ succeeded, 0 failed.* [0-9]+ had nothing to do \(no mapping\)" err
+expect_eq "the joblog records old and new name" "$(grep -c "	mv -n -- ./in/f[0-9]*\.\(dat\|csv\) ./in/g[0-9]*\.\(dat\|csv\)$" big.joblog)" \
+	"$(awk -F'\t' '$1 !~ /txt$/' map.tsv | wc -l)"
+
+# --undo restores every original name.
+"$MPWORKER" --undo big.joblog >out 2>err; rc=$?
+expect_eq "--undo exits 0" "$rc" 0
+expect_eq "every original name is back" "$(ls in | sort | md5sum)" "$(cd in && for f in *; do cat "$f"; done | sort | md5sum)"
+expect_eq "with all 20,000 files" "$(ls in | wc -l)" 20000
+
+# Names that try to leave the directory, taken targets, two files to one name.
+make_files 12
+echo precious > in/taken.dat
+printf 'f1.csv\t../escaped.csv\nf2.dat\tsub/inner.dat\nf3.dat\t..\nf5.csv\t.\nf6.dat\tbad\001name\nf7.dat\ttaken.dat\nf9.csv\tsame.csv\nf10.dat\tsame.csv\nf11.dat\t\\N\n' > map.tsv
+load_map map.tsv
+ini safe.ini 2
+run_mpw -c safe.ini
+expect_eq "unsafe names and conflicts make exit 1" "$rc" 1
+check "nothing escaped the directory" test ! -e escaped.csv -a ! -e in/sub
+expect_grep "a name with '/' is refused" "unsafe new name, it contains '/': refused to rename ./in/f1.csv" err
+expect_grep "so are . and .." "unsafe new name, it is \. or \.\.: refused to rename ./in/f3.dat" err
+expect_grep "and control characters" "unsafe new name, it contains a control character" err
+expect_eq "a taken name is refused and the file there kept" "$(cat in/taken.dat) $(cat in/f7.dat)" "precious f7.dat"
+expect_grep "saying the target exists" "f7.dat -> ./in/taken.dat: the target exists; nothing was replaced" err
+expect_eq "two files to one name: one wins" "$(ls in | grep -c '^same.csv$')" 1
+expect_eq "the other is still there" "$( (test -e in/f9.csv && echo 9; test -e in/f10.dat && echo 10) | wc -l)" 1
+expect_grep "and its failure says why" "-> ./in/same.csv: the target exists; nothing was replaced" err
+expect_eq "no file was lost" "$(ls in | wc -l)" 13
+expect_eq "the six refused and the loser of the pair are failed jobs in the joblog" \
+	"$(awk -F'\t' 'NR > 1 && $7 != 0' safe.joblog | wc -l)" 7
+
+# on_missing: skip (the default) passes over unmapped files; fail fails them.
+make_files 8
+printf 'f2.dat\tg2.dat\n' > map.tsv
+load_map map.tsv
+ini skip.ini 2
+run_mpw -c skip.ini
+expect_eq "on_missing = skip exits 0" "$rc" 0
+expect_grep "skipped files are counted as such" "1 succeeded, 0 failed.*; 5 had nothing to do" err
+ini failm.ini 2 "on_missing = fail"
+mv in/g2.dat in/f2.dat
+run_mpw -c failm.ini
+expect_eq "on_missing = fail exits 1" "$rc" 1
+expect_grep "naming the file" "job [0-9]+ failed: ./in/f3.dat: no mapping" err
+expect_eq "the mapped one is still renamed" "$(ls in | grep -c '^g2.dat$')" 1
+
+# --dry-run shows the plan and changes nothing.
+make_files 8
+echo x > in/taken.csv
+printf 'f1.csv\ttaken.csv\nf2.dat\tg2.dat\n' > map.tsv
+load_map map.tsv
+ls in > before
+run_mpw -c skip.ini --dry-run
+expect_eq "dry run exits 0" "$rc" 0
+expect_grep "it shows old -> new" "^./in/f2.dat -> ./in/g2.dat$" out
+expect_grep "and the conflicts it can see" "^./in/f1.csv -> ./in/taken.csv \(conflict: the target exists\)$" out
+expect_eq "it changes nothing" "$(ls in)" "$(cat before)"
+
+# A worker killed mid-run: every file ends up under exactly one of its names.
+make_files 3000
+ls in | awk '{ split($0, p, "."); printf "%s\th%s.%s\n", $0, substr(p[1], 2), p[2] }' > map.tsv
+load_map map.tsv
+RETRIES=2 ini kill.ini 3
+"$MPWORKER" -c kill.ini --no-progress >out 2>err &
+mpw=$!
+wait_for 20 ok_at_least 300 kill.joblog || fail "renames did not start"
+kill -9 "$(pgrep -P $mpw | head -1)"
+wait $mpw; rc=$?
+expect_eq "a killed worker does not fail the run" "$rc" 0
+expect_eq "all 3000 files are there" "$(ls in | wc -l)" 3000
+# in/NAME:CONTENT for every file; CONTENT is the original name.
+(cd in && grep -H . ./*) | sed 's|^\./||' > where
+expect_eq "each under its old or its new name" \
+	"$(awk -F'\t' 'NR == FNR { m[$1] = $2; next } { split($0, p, ":"); if (p[1] != p[2] && p[1] != m[p[2]]) bad++ } END { print bad + 0 }' map.tsv where)" 0
+expect_eq "and every .dat/.csv one renamed" "$(ls in | grep -c '^f.*\.\(dat\|csv\)$')" 0
+
+q "DROP TABLE $M"
+finish

@@ -1,0 +1,3 @@
+# Rename jobs on mysql.
+DRIVER=mysql
+. "$SRCDIR/tests/rename_common.sh"

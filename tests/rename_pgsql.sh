@@ -1,0 +1,3 @@
+# Rename jobs on postgresql.
+DRIVER=postgresql
+. "$SRCDIR/tests/rename_common.sh"

@@ -1,0 +1,3 @@
+# Rename jobs on sqlite.
+DRIVER=sqlite
+. "$SRCDIR/tests/rename_common.sh"
