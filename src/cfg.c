@@ -71,6 +71,7 @@ static const struct cfg_key keys[] = {
 	{ "rename", "lookup",            T_STRING,   O(lookup), NULL, NULL, 0, 0, 0 },
 	{ "rename", "on_missing",        T_ENUM,     O(on_missing), "skip", on_missing, 0, 0, 0 },
 	{ "rename", "recursive",         T_BOOL,     O(recursive), "no", NULL, 0, 0, 0 },
+	{ "rename", "watch",             T_BOOL,     O(watch), "no", NULL, 0, 0, 0 },
 
 	{ "sql", "batch",                T_INT,      O(sql_batch), "1", NULL, 1, 10000, 0 },
 	{ "sql", "pipeline",             T_BOOL,     O(sql_pipeline), "yes", NULL, 0, 0, 0 },

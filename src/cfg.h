@@ -56,6 +56,7 @@ struct cfg {
 	char   *lookup;
 	char   *on_missing;
 	bool    recursive;	/* scan subdirectories too */
+	bool    watch;		/* --service: rename files as they arrive (inotify) */
 
 	/* [command] */
 	char   *template;

@@ -42,6 +42,7 @@ struct job_ctx {
 	const char		*text;	/* the job line, NUL-terminated */
 	size_t			 len;
 	bool			 dry_run;
+	bool			 watched;	/* a file [rename] watch reported */
 	int			 sigfd;	/* the worker's signalfd: SIGCHLD, SIGTERM */
 	int			 out_fd;	/* files that collect a child's stdout, stderr */
 	int			 err_fd;

@@ -158,6 +158,15 @@ rename_run(struct job_ctx *ctx)
 	struct stat st;
 
 	if (lstat(path, &st) < 0) {
+		/*
+		 * A watched arrival that is gone was handled already (it
+		 * arrived during the first listing) or moved on by whoever
+		 * dropped it: nothing to do.
+		 */
+		if (errno == ENOENT && ctx->watched) {
+			ctx->res.flags |= JR_SKIPPED;
+			return;
+		}
 		fail(ctx, "%s: %s", path, errno == ENOENT ? "no such file (it vanished?)" : strerror(errno));
 		return;
 	}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 #include "util.h"
 
 #define READ_CHUNK	(64u << 10)
+/* How long a file reported by [rename] watch rests before it is a job. */
+#define ARRIVAL_SETTLE	0.25
 
 struct jobsrc {
 	const struct strlist	*inline_jobs;
@@ -30,7 +33,154 @@ struct jobsrc {
 	bool			 readable;
 	uint64_t		 seq;
 	char			*line;		/* copy of the current inline job */
+
+	/* [rename] watch: files arriving in the directory become jobs. */
+	int			 ino_fd;	/* -1 when not watching */
+	char			*watch_dir;
+	char			*exts;		/* the extensions, NUL-separated */
+	size_t			 nexts;
+	struct buf		 arrived;	/* paths reported, one a line, not yet handed out */
+	char			**ignore;	/* our own renames' targets: a small hash set */
+	size_t			 nignore, capignore;
 };
+
+static void emit(struct jobsrc *src, struct jobline *jl, char *s, size_t len, bool too_long);
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+/* Open addressing with tombstones kept simple: removal rehashes the cluster. */
+static void
+ignore_put(struct jobsrc *src, char *path)
+{
+	if ((src->nignore + 1) * 2 > src->capignore) {
+		size_t cap = src->capignore ? src->capignore * 2 : 256;
+		char **old = src->ignore;
+		size_t oldcap = src->capignore;
+		src->ignore = xcalloc(cap, sizeof(*src->ignore));
+		src->capignore = cap;
+		src->nignore = 0;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i] != NULL)
+				ignore_put(src, old[i]);
+		free(old);
+	}
+	size_t i = hash_str(path) & (src->capignore - 1);
+	while (src->ignore[i] != NULL)
+		i = (i + 1) & (src->capignore - 1);
+	src->ignore[i] = path;
+	src->nignore++;
+}
+
+/* Whether path is one of our targets; if so, forget it (its event has come). */
+static bool
+ignore_take(struct jobsrc *src, const char *path)
+{
+	if (src->nignore == 0)
+		return false;
+	size_t mask = src->capignore - 1, i = hash_str(path) & mask;
+	while (src->ignore[i] != NULL) {
+		if (strcmp(src->ignore[i], path) == 0) {
+			free(src->ignore[i]);
+			src->ignore[i] = NULL;
+			src->nignore--;
+			/* Re-insert the rest of the cluster so lookups still find them. */
+			for (size_t j = (i + 1) & mask; src->ignore[j] != NULL; j = (j + 1) & mask) {
+				char *p = src->ignore[j];
+				src->ignore[j] = NULL;
+				src->nignore--;
+				ignore_put(src, p);
+			}
+			return true;
+		}
+		i = (i + 1) & mask;
+	}
+	return false;
+}
+
+void
+jobsrc_ignore(struct jobsrc *src, const char *path)
+{
+	if (src->ino_fd >= 0)
+		ignore_put(src, xstrdup(path));
+}
+
+static bool
+ext_wanted(const struct jobsrc *src, const char *name)
+{
+	size_t len = strlen(name);
+	const char *e = src->exts;
+
+	for (size_t i = 0; i < src->nexts; i++, e += strlen(e) + 1) {
+		size_t el = strlen(e);
+		if (len > el && strcmp(name + len - el, e) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Take what inotify has reported into the arrivals queue. */
+static void
+drain_events(struct jobsrc *src)
+{
+	char evbuf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	if (src->ino_fd < 0)
+		return;
+	while ((n = read(src->ino_fd, evbuf, sizeof(evbuf))) > 0) {
+		for (char *p = evbuf; p < evbuf + n; ) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			p += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				log_warnx("[rename] watch: too many arrivals at once, some were missed;"
+				    " a restart picks them up");
+				continue;
+			}
+			if (ev->len == 0 || (ev->mask & IN_ISDIR) || !ext_wanted(src, ev->name))
+				continue;
+			if (strchr(ev->name, '\n') == NULL)
+				buf_printf(&src->arrived, "%.3f\t%s/%s\n", now_mono(), src->watch_dir, ev->name);
+		}
+	}
+}
+
+/*
+ * Hand out the next arrival once it has settled: 1, or 0 when none is
+ * due.  Waiting a moment gives a writer time to finish, and gives the
+ * result of our own rename time to reach us, so that its event is known
+ * for ours and dropped here.
+ */
+static int
+next_arrival(struct jobsrc *src, struct jobline *jl)
+{
+	for (;;) {
+		char *head = buf_head(&src->arrived);
+		char *nl = buf_pending(&src->arrived) > 0 ? memchr(head, '\n', buf_pending(&src->arrived)) : NULL;
+		char *tab;
+
+		if (nl == NULL)
+			return 0;
+		*nl = '\0';
+		if (now_mono() - strtod(head, &tab) < ARRIVAL_SETTLE) {
+			*nl = '\n';
+			return 0;
+		}
+		buf_consume(&src->arrived, (size_t)(nl - head) + 1);
+		if (ignore_take(src, tab + 1))
+			continue;
+		emit(src, jl, tab + 1, (size_t)(nl - tab - 1), false);
+		jl->watched = true;
+		return 1;
+	}
+}
 
 /* A directory listing in progress: where it goes, and what it keeps. */
 struct scan {
@@ -154,6 +304,14 @@ open_listing(struct jobsrc *src, const struct cfg *cfg, char *err, size_t errlen
 		sc.out = -1;
 	}
 	log_info("%lu files to rename in %s", sc.found, cfg->directory);
+	for (size_t i = 0; i < sc.next; i++) {
+		buf_addstr(&src->arrived, sc.ext[i]);
+		buf_add(&src->arrived, "", 1);
+	}
+	src->exts = xmalloc(src->arrived.len);
+	memcpy(src->exts, src->arrived.data, src->arrived.len);
+	src->nexts = sc.next;
+	buf_reset(&src->arrived);
 	buf_free(&sc.lines);
 	free(sc.ext);
 	free(exts);
@@ -172,8 +330,20 @@ jobsrc_open(const struct cfg *cfg, bool follow, char *err, size_t errlen)
 
 	src->inline_jobs = &cfg->job;
 	src->fd = -1;
+	src->ino_fd = -1;
 	if (cfg->file == NULL && cfg->job.n == 0 && cfg->directory != NULL &&
 	    strcmp(cfg->type, "rename") == 0) {
+		/* Watch before listing, so that nothing arriving meanwhile is missed. */
+		if (follow && cfg->watch) {
+			src->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+			if (src->ino_fd < 0 || inotify_add_watch(src->ino_fd, cfg->directory,
+			    IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+				snprintf(err, errlen, "[rename] watch: %s: %s", cfg->directory, strerror(errno));
+				jobsrc_close(src);
+				return NULL;
+			}
+			src->watch_dir = xstrdup(cfg->directory);
+		}
 		if (open_listing(src, cfg, err, errlen) < 0) {
 			jobsrc_close(src);
 			return NULL;
@@ -223,8 +393,10 @@ jobsrc_readable(struct jobsrc *src)
 int
 jobsrc_fd(const struct jobsrc *src)
 {
-	if (src->next_inline < src->inline_jobs->n || src->eof)
+	if (src->next_inline < src->inline_jobs->n)
 		return -1;
+	if (src->eof)
+		return src->ino_fd;
 	return src->fd;
 }
 
@@ -279,6 +451,7 @@ emit(struct jobsrc *src, struct jobline *jl, char *s, size_t len, bool too_long)
 	jl->text = s;
 	jl->len = len;
 	jl->too_long = too_long;
+	jl->watched = false;
 }
 
 int
@@ -293,6 +466,9 @@ jobsrc_next(struct jobsrc *src, struct jobline *jl)
 		emit(src, jl, src->line, strlen(s), false);
 		return 1;
 	}
+	drain_events(src);
+	if (src->eof && src->ino_fd >= 0)
+		return next_arrival(src, jl);
 	if (src->fd < 0 || src->eof)
 		return -1;
 	for (;;) {
@@ -329,6 +505,8 @@ jobsrc_next(struct jobsrc *src, struct jobline *jl)
 			return 0;
 		if (r < 0) {
 			src->eof = true;
+			if (src->ino_fd >= 0 && buf_pending(&src->in) == 0)
+				return next_arrival(src, jl);
 			/* A last line without a newline is still a job. */
 			if (buf_pending(&src->in) > 0 && !src->skipping) {
 				head = buf_head(&src->in);
@@ -352,6 +530,14 @@ jobsrc_close(struct jobsrc *src)
 	if (src->own_fd && src->fd >= 0)
 		close(src->fd);
 	buf_free(&src->in);
+	buf_free(&src->arrived);
+	if (src->ino_fd >= 0)
+		close(src->ino_fd);
+	for (size_t i = 0; i < src->capignore; i++)
+		free(src->ignore[i]);
+	free(src->ignore);
+	free(src->watch_dir);
+	free(src->exts);
 	free(src->line);
 	free(src->path);
 	free(src);

@@ -1,6 +1,8 @@
 /*
  * Where jobs come from: the inline [jobs] job = lines first, then the
- * lines of [jobs] file ("-" is standard input).  The file is streamed
+ * lines of [jobs] file ("-" is standard input), or for rename jobs the
+ * files of [rename] directory, and with [rename] watch in service mode
+ * the files that arrive there afterwards.  The file is streamed
  * through a fixed buffer and never read whole, so a jobs file of ten
  * million lines runs in bounded memory.  Blank lines and lines whose first
  * non-blank character is '#' are not jobs.
@@ -23,6 +25,7 @@ struct jobline {
 	const char	*text;		/* valid until the next jobsrc_next() */
 	size_t		 len;
 	bool		 too_long;	/* text holds only its start */
+	bool		 watched;	/* reported by [rename] watch, not listed */
 };
 
 /*
@@ -47,6 +50,12 @@ int  jobsrc_file_fd(const struct jobsrc *src);
 
 /* Tell the source that poll found jobsrc_fd() readable. */
 void jobsrc_readable(struct jobsrc *src);
+
+/*
+ * [rename] watch: a file mpworker itself renamed to path is not a new
+ * arrival; its event is dropped when it comes.
+ */
+void jobsrc_ignore(struct jobsrc *src, const char *path);
 
 void jobsrc_close(struct jobsrc *src);
 

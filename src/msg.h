@@ -39,8 +39,10 @@ struct msg_hdr {
 struct msg_job {
 	uint64_t seq;
 	uint32_t attempt;
-	uint32_t pad;
+	uint32_t flags;		/* MJ_WATCHED */
 };
+
+#define MJ_WATCHED	0x01	/* the job is a file [rename] watch reported */
 
 struct msg_spawn {
 	uint64_t seq;

@@ -18,6 +18,12 @@ const char *rename_unsafe(const char *name);
 int rename_noreplace(const char *from, const char *to);
 
 /*
+ * Read back a rename as the joblog records it ("mv -n -- OLD NEW"): 0
+ * with *from and *to malloc'd, -1 for anything else.
+ */
+int rename_parse_logged(const char *cmd, char **from, char **to);
+
+/*
  * --undo: rename back every rename a joblog records, newest first, never
  * replacing a file.  Returns an exit code: 0 all undone, 1 some could not
  * be, 2 the joblog could not be read.

@@ -37,6 +37,7 @@
 #include "log.h"
 #include "msg.h"
 #include "progress.h"
+#include "rename.h"
 #include "sdnotify.h"
 #include "supervisor.h"
 #include "util.h"
@@ -67,6 +68,7 @@ struct job {
 	uint64_t	 seq;
 	unsigned	 attempt;	/* 0 for the first */
 	bool		 too_long;
+	bool		 watched;	/* a file [rename] watch reported */
 	char		*logged;	/* the joblog's command for the last attempt, if not text */
 	size_t		 len;
 	char		 text[];
@@ -467,6 +469,13 @@ on_result(struct slot *s, const struct msg *m)
 	size_t rlen = strnlen(m->tail, m->taillen);
 	snprintf(reason, sizeof(reason), "%.*s", (int)rlen, m->tail);
 	j->logged = rlen < m->taillen ? xstrndup(m->tail + rlen + 1, m->taillen - rlen - 1) : NULL;
+	/* A file we renamed will be reported by [rename] watch: it is no new arrival. */
+	char *from, *to;
+	if (j->logged != NULL && rename_parse_logged(j->logged, &from, &to) == 0) {
+		jobsrc_ignore(S.src, to);
+		free(from);
+		free(to);
+	}
 	if (r->flags & JR_ABORTED) {
 		/* Killed because we are stopping: not an attempt, the job is still to do. */
 		jq_push(&S.retry, j);
@@ -756,6 +765,7 @@ fill_pending(void)
 		j->seq = jl.seq;
 		j->attempt = 0;
 		j->logged = NULL;
+		j->watched = jl.watched;
 		j->too_long = jl.too_long;
 		j->len = jl.len;
 		memcpy(j->text, jl.text, jl.len);
@@ -793,7 +803,7 @@ slot_accepts(const struct slot *s, int window)
 static void
 send_job(struct slot *s, struct job *j)
 {
-	struct msg_job mj = { .seq = j->seq, .attempt = j->attempt };
+	struct msg_job mj = { .seq = j->seq, .attempt = j->attempt, .flags = j->watched ? MJ_WATCHED : 0 };
 
 	if (s->inflight.n == 0)
 		s->head_since = now_mono();
@@ -1235,6 +1245,8 @@ setup(char *err, size_t errlen)
 	/* Commands orphaned by a dead worker come to us, so we can stop and reap them. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
+	if (S.cfg->watch && !S.opt->service)
+		log_info("[rename] watch takes effect with --service only");
 	S.src = jobsrc_open(S.src_cfg, S.opt->service, err, errlen);
 	if (S.src == NULL)
 		return -1;

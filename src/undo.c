@@ -22,6 +22,20 @@ struct pair {
 	char *to;	/* the name it was given */
 };
 
+static int parse_mv(const char *cmd, struct pair *pr);
+
+int
+rename_parse_logged(const char *cmd, char **from, char **to)
+{
+	struct pair pr;
+
+	if (parse_mv(cmd, &pr) < 0)
+		return -1;
+	*from = pr.from;
+	*to = pr.to;
+	return 0;
+}
+
 /* Parse "mv -n -- OLD NEW"; 0 with both set, -1 for any other command. */
 static int
 parse_mv(const char *cmd, struct pair *pr)

@@ -27,6 +27,7 @@ struct wjob {
 	struct wjob	*next;
 	uint64_t	 seq;
 	uint32_t	 attempt;
+	uint32_t	 flags;
 	size_t		 len;
 	char		 text[];
 };
@@ -96,6 +97,7 @@ take_messages(struct worker *w)
 			j->next = NULL;
 			j->seq = m.u.job.seq;
 			j->attempt = m.u.job.attempt;
+			j->flags = m.u.job.flags;
 			j->len = m.taillen;
 			memcpy(j->text, m.tail, m.taillen);
 			j->text[m.taillen] = '\0';
@@ -228,6 +230,7 @@ run_one(struct worker *w, struct wjob *j)
 
 	ctx->seq = j->seq;
 	ctx->attempt = j->attempt;
+	ctx->watched = (j->flags & MJ_WATCHED) != 0;
 	ctx->text = j->text;
 	ctx->len = j->len;
 	memset(&ctx->res, 0, sizeof(ctx->res));

@@ -135,5 +135,30 @@ expect_eq "each under its old or its new name" \
 	"$(awk -F'\t' 'NR == FNR { m[$1] = $2; next } { split($0, p, ":"); if (p[1] != p[2] && p[1] != m[p[2]]) bad++ } END { print bad + 0 }' map.tsv where)" 0
 expect_eq "and every .dat/.csv one renamed" "$(ls in | grep -c '^f.*\.\(dat\|csv\)$')" 0
 
+# watch: in service mode, files that arrive are renamed; our own renames
+# are not taken for arrivals, even with on_missing = fail.
+rm -rf in
+mkdir in
+echo w1.dat > in/w1.dat
+printf 'w1.dat\tW1.dat\nw2.dat\tW2.dat\nw3.csv\tW3.csv\n' > map.tsv
+load_map map.tsv
+ini watch.ini 2 "watch = yes" "on_missing = fail"
+"$MPWORKER" --service -c watch.ini >out 2>err &
+svc=$!
+check "watch: a file there at the start is renamed" wait_for 10 test -e in/W1.dat
+echo w2.dat > in/w2.dat
+echo w3.csv > w3.csv.tmp
+mv w3.csv.tmp in/w3.csv
+echo w4.txt > in/w4.txt
+check "watch: a file written into the directory is renamed" wait_for 10 test -e in/W2.dat
+check "watch: a file moved into it too" wait_for 10 test -e in/W3.csv
+sleep 1
+check "watch: other extensions are left alone" test -e in/w4.txt
+kill -TERM $svc
+wait $svc; rc=$?
+expect_eq "watch: the service stops with exit 0" "$rc" 0
+expect_no_grep "watch: our own renames were not taken for arrivals" "job [0-9]+ failed" err
+expect_eq "watch: three renames in the joblog" "$(grep -c '	mv -n -- ' watch.joblog)" 3
+
 q "DROP TABLE $M"
 finish
