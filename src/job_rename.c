@@ -146,6 +146,16 @@ fail(struct job_ctx *ctx, const char *fmt, const char *a, const char *b)
 	snprintf(ctx->res.reason, sizeof(ctx->res.reason), fmt, a, b);
 }
 
+/* What the joblog records, and --undo reads: the rename as a command. */
+static void
+log_rename(struct job_ctx *ctx, const char *from, const char *to)
+{
+	buf_addstr(&ctx->detail, "mv -n -- ");
+	tpl_quote(&ctx->detail, from, strlen(from));
+	buf_add(&ctx->detail, " ", 1);
+	tpl_quote(&ctx->detail, to, strlen(to));
+}
+
 static void
 rename_run(struct job_ctx *ctx)
 {
@@ -201,6 +211,8 @@ rename_run(struct job_ctx *ctx)
 		struct stat t;
 		buf_printf(&ctx->out, "%s -> %s%s\n", path, target.data,
 		    lstat(target.data, &t) == 0 ? " (conflict: the target exists)" : "");
+		/* So that the parent can see two files planned onto one name. */
+		log_rename(ctx, path, target.data);
 	} else if (strcmp(target.data, path) == 0) {
 		/* Already so named: nothing to do, and nothing to undo. */
 	} else if (rename_noreplace(path, target.data) < 0) {
@@ -210,11 +222,7 @@ rename_run(struct job_ctx *ctx)
 		    e == EEXIST ? "the target exists; nothing was replaced" :
 		    e == ENOENT ? "no such file (it vanished?)" : strerror(e));
 	} else {
-		/* What the joblog records, and --undo reads. */
-		buf_addstr(&ctx->detail, "mv -n -- ");
-		tpl_quote(&ctx->detail, path, strlen(path));
-		buf_add(&ctx->detail, " ", 1);
-		tpl_quote(&ctx->detail, target.data, target.len);
+		log_rename(ctx, path, target.data);
 	}
 	buf_free(&target);
 }

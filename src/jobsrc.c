@@ -40,76 +40,16 @@ struct jobsrc {
 	char			*exts;		/* the extensions, NUL-separated */
 	size_t			 nexts;
 	struct buf		 arrived;	/* paths reported, one a line, not yet handed out */
-	char			**ignore;	/* our own renames' targets: a small hash set */
-	size_t			 nignore, capignore;
+	struct strset		 ignore;	/* our own renames' targets */
 };
 
 static void emit(struct jobsrc *src, struct jobline *jl, char *s, size_t len, bool too_long);
-
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
-/* Open addressing with tombstones kept simple: removal rehashes the cluster. */
-static void
-ignore_put(struct jobsrc *src, char *path)
-{
-	if ((src->nignore + 1) * 2 > src->capignore) {
-		size_t cap = src->capignore ? src->capignore * 2 : 256;
-		char **old = src->ignore;
-		size_t oldcap = src->capignore;
-		src->ignore = xcalloc(cap, sizeof(*src->ignore));
-		src->capignore = cap;
-		src->nignore = 0;
-		for (size_t i = 0; i < oldcap; i++)
-			if (old[i] != NULL)
-				ignore_put(src, old[i]);
-		free(old);
-	}
-	size_t i = hash_str(path) & (src->capignore - 1);
-	while (src->ignore[i] != NULL)
-		i = (i + 1) & (src->capignore - 1);
-	src->ignore[i] = path;
-	src->nignore++;
-}
-
-/* Whether path is one of our targets; if so, forget it (its event has come). */
-static bool
-ignore_take(struct jobsrc *src, const char *path)
-{
-	if (src->nignore == 0)
-		return false;
-	size_t mask = src->capignore - 1, i = hash_str(path) & mask;
-	while (src->ignore[i] != NULL) {
-		if (strcmp(src->ignore[i], path) == 0) {
-			free(src->ignore[i]);
-			src->ignore[i] = NULL;
-			src->nignore--;
-			/* Re-insert the rest of the cluster so lookups still find them. */
-			for (size_t j = (i + 1) & mask; src->ignore[j] != NULL; j = (j + 1) & mask) {
-				char *p = src->ignore[j];
-				src->ignore[j] = NULL;
-				src->nignore--;
-				ignore_put(src, p);
-			}
-			return true;
-		}
-		i = (i + 1) & mask;
-	}
-	return false;
-}
 
 void
 jobsrc_ignore(struct jobsrc *src, const char *path)
 {
 	if (src->ino_fd >= 0)
-		ignore_put(src, xstrdup(path));
+		strset_add(&src->ignore, path);
 }
 
 static bool
@@ -174,7 +114,7 @@ next_arrival(struct jobsrc *src, struct jobline *jl)
 			return 0;
 		}
 		buf_consume(&src->arrived, (size_t)(nl - head) + 1);
-		if (ignore_take(src, tab + 1))
+		if (strset_take(&src->ignore, tab + 1))
 			continue;
 		emit(src, jl, tab + 1, (size_t)(nl - tab - 1), false);
 		jl->watched = true;
@@ -533,9 +473,7 @@ jobsrc_close(struct jobsrc *src)
 	buf_free(&src->arrived);
 	if (src->ino_fd >= 0)
 		close(src->ino_fd);
-	for (size_t i = 0; i < src->capignore; i++)
-		free(src->ignore[i]);
-	free(src->ignore);
+	strset_free(&src->ignore);
 	free(src->watch_dir);
 	free(src->exts);
 	free(src->line);

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -139,11 +140,13 @@ static struct {
 	bool			 ever_ready;
 	bool			 notified_ready;
 	struct slot		*streaming;	/* the worker whose output is being written */
+	struct strset		 planned;	/* --dry-run: rename targets seen */
 	double			 next_status;
 	double			 next_watchdog;
 } S;
 
 static void slot_died(struct slot *s, int status);
+static void write_output(int fd, const char *p, size_t n);
 
 static void
 jq_push(struct jobq *q, struct job *j)
@@ -473,6 +476,14 @@ on_result(struct slot *s, const struct msg *m)
 	char *from, *to;
 	if (j->logged != NULL && rename_parse_logged(j->logged, &from, &to) == 0) {
 		jobsrc_ignore(S.src, to);
+		/* A dry run can foresee two files planned onto one name. */
+		if (S.opt->dry_run && !strset_add(&S.planned, to)) {
+			char line[PATH_MAX * 2 + 80];
+			int n = snprintf(line, sizeof(line), "%s -> %s (conflict: another file is planned onto this name)\n",
+			    from, to);
+			if (n > 0)
+				write_output(STDOUT_FILENO, line, strlen(line));
+		}
 		free(from);
 		free(to);
 	}
@@ -1285,6 +1296,7 @@ teardown(void)
 	jobsrc_close(S.src);
 	joblog_close(S.joblog);
 	seqset_free(S.skip);
+	strset_free(&S.planned);
 	if (S.sigfd >= 0)
 		close(S.sigfd);
 	if (S.cfg != S.src_cfg)

@@ -217,3 +217,87 @@ write_all(int fd, const void *p, size_t n)
 	}
 	return 0;
 }
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+/* Put an owned string in a free slot; the table has room. */
+static void
+strset_place(struct strset *set, char *s)
+{
+	size_t mask = set->cap - 1, i = hash_str(s) & mask;
+
+	while (set->slot[i] != NULL)
+		i = (i + 1) & mask;
+	set->slot[i] = s;
+	set->n++;
+}
+
+static size_t
+strset_find(const struct strset *set, const char *s)
+{
+	size_t mask = set->cap - 1, i = hash_str(s) & mask;
+
+	while (set->slot[i] != NULL) {
+		if (strcmp(set->slot[i], s) == 0)
+			return i;
+		i = (i + 1) & mask;
+	}
+	return SIZE_MAX;
+}
+
+bool
+strset_add(struct strset *set, const char *s)
+{
+	if (set->cap > 0 && strset_find(set, s) != SIZE_MAX)
+		return false;
+	if ((set->n + 1) * 2 > set->cap) {
+		char **old = set->slot;
+		size_t oldcap = set->cap;
+		set->cap = oldcap ? oldcap * 2 : 64;
+		set->slot = xcalloc(set->cap, sizeof(*set->slot));
+		set->n = 0;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i] != NULL)
+				strset_place(set, old[i]);
+		free(old);
+	}
+	strset_place(set, xstrdup(s));
+	return true;
+}
+
+bool
+strset_take(struct strset *set, const char *s)
+{
+	size_t mask = set->cap - 1, i;
+
+	if (set->n == 0 || (i = strset_find(set, s)) == SIZE_MAX)
+		return false;
+	free(set->slot[i]);
+	set->slot[i] = NULL;
+	set->n--;
+	/* Place the rest of the cluster again, so that lookups still reach them. */
+	for (size_t j = (i + 1) & mask; set->slot[j] != NULL; j = (j + 1) & mask) {
+		char *p = set->slot[j];
+		set->slot[j] = NULL;
+		set->n--;
+		strset_place(set, p);
+	}
+	return true;
+}
+
+void
+strset_free(struct strset *set)
+{
+	for (size_t i = 0; i < set->cap; i++)
+		free(set->slot[i]);
+	free(set->slot);
+	*set = (struct strset){ 0 };
+}

@@ -6,6 +6,7 @@
 #define MPW_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,6 +44,18 @@ void   buf_reset(struct buf *b);
 void   buf_free(struct buf *b);
 static inline size_t buf_pending(const struct buf *b) { return b->len - b->off; }
 static inline char  *buf_head(const struct buf *b) { return b->data + b->off; }
+
+/* A set of strings: open addressing, the strings copied in. */
+struct strset {
+	char	**slot;
+	size_t	  n, cap;
+};
+
+/* Add s; returns false when it was there already. */
+bool strset_add(struct strset *set, const char *s);
+/* Remove s; returns whether it was there. */
+bool strset_take(struct strset *set, const char *s);
+void strset_free(struct strset *set);
 
 /* Seconds on the monotonic clock, and since the epoch. */
 double now_mono(void);

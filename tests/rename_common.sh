@@ -108,13 +108,14 @@ expect_eq "the mapped one is still renamed" "$(ls in | grep -c '^g2.dat$')" 1
 # --dry-run shows the plan and changes nothing.
 make_files 8
 echo x > in/taken.csv
-printf 'f1.csv\ttaken.csv\nf2.dat\tg2.dat\n' > map.tsv
+printf 'f1.csv\ttaken.csv\nf2.dat\tg2.dat\nf5.csv\ttwin.csv\nf6.dat\ttwin.csv\n' > map.tsv
 load_map map.tsv
 ls in > before
 run_mpw -c skip.ini --dry-run
 expect_eq "dry run exits 0" "$rc" 0
 expect_grep "it shows old -> new" "^./in/f2.dat -> ./in/g2.dat$" out
 expect_grep "and the conflicts it can see" "^./in/f1.csv -> ./in/taken.csv \(conflict: the target exists\)$" out
+expect_grep "and two files planned onto one name" "^./in/f[56]\.(csv|dat) -> ./in/twin.csv \(conflict: another file is planned onto this name\)$" out
 expect_eq "it changes nothing" "$(ls in)" "$(cat before)"
 
 # A worker killed mid-run: every file ends up under exactly one of its names.
