@@ -156,6 +156,34 @@ log_rename(struct job_ctx *ctx, const char *from, const char *to)
 	tpl_quote(&ctx->detail, to, strlen(to));
 }
 
+/*
+ * A retry whose file is gone: if the worker that held the job died right
+ * after renaming it, the file is there under its new name.  That attempt
+ * did the work: record it as this one's, so that --undo covers it.
+ */
+static bool
+renamed_before(struct job_ctx *ctx, const char *path, const char *slash, const char *base)
+{
+	struct buf target = { 0 };
+	char *newname = NULL;
+	struct stat st;
+	bool done = false;
+
+	if (lookup(ctx, base, &newname) == 1 && rename_unsafe(newname) == NULL) {
+		if (slash != NULL)
+			buf_add(&target, path, (size_t)(slash - path + 1));
+		buf_addstr(&target, newname);
+		if (lstat(target.data, &st) == 0) {
+			log_rename(ctx, path, target.data);
+			done = true;
+		}
+	}
+	ctx->res.reason[0] = '\0';
+	free(newname);
+	buf_free(&target);
+	return done;
+}
+
 static void
 rename_run(struct job_ctx *ctx)
 {
@@ -168,16 +196,19 @@ rename_run(struct job_ctx *ctx)
 	struct stat st;
 
 	if (lstat(path, &st) < 0) {
+		int e = errno;
 		/*
 		 * A watched arrival that is gone was handled already (it
 		 * arrived during the first listing) or moved on by whoever
 		 * dropped it: nothing to do.
 		 */
-		if (errno == ENOENT && ctx->watched) {
+		if (e == ENOENT && ctx->watched) {
 			ctx->res.flags |= JR_SKIPPED;
 			return;
 		}
-		fail(ctx, "%s: %s", path, errno == ENOENT ? "no such file (it vanished?)" : strerror(errno));
+		if (e == ENOENT && ctx->attempt > 0 && renamed_before(ctx, path, slash, base))
+			return;
+		fail(ctx, "%s: %s", path, e == ENOENT ? "no such file (it vanished?)" : strerror(e));
 		return;
 	}
 	int r = lookup(ctx, base, &newname);

@@ -105,6 +105,22 @@ expect_eq "on_missing = fail exits 1" "$rc" 1
 expect_grep "naming the file" "job [0-9]+ failed: ./in/f3.dat: no mapping" err
 expect_eq "the mapped one is still renamed" "$(ls in | grep -c '^g2.dat$')" 1
 
+# Paths from [jobs] instead of a directory scan, one of them gone by its turn.
+rm -rf in other
+mkdir in other
+echo p1.dat > in/p1.dat
+echo p2.txt > other/p2.txt
+printf 'p1.dat\tP1.dat\np2.txt\tP2.txt\ngone.dat\tG.dat\n' > map.tsv
+load_map map.tsv
+{ printf '[pool]\nworkers = 2\njoblog = paths.joblog\n[jobs]\ntype = rename\njob = in/p1.dat\njob = %s/other/p2.txt\njob = in/gone.dat\n' "$T"
+  printf '[rename]\nlookup = SELECT new_name FROM %s WHERE old_name = %s\n' "$M" "$param"
+  db_section; } > paths.ini
+run_mpw -c paths.ini
+expect_eq "listed paths: the vanished one makes exit 1" "$rc" 1
+check "a listed path is renamed in its own directory" test -e in/P1.dat
+check "whatever its extension, and wherever it is" test -e other/P2.txt
+expect_grep "a file that is gone is a failed job that says so" "in/gone.dat: no such file \(it vanished\?\)" err
+
 # --dry-run shows the plan and changes nothing.
 make_files 8
 echo x > in/taken.csv
