@@ -309,90 +309,44 @@ pg_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct
 	}
 	if (in_tx)
 		return pg_batch(c, st, n, err);
+
+	/* Autocommit: each statement, then a sync, so each is its own transaction. */
 	if (!PQenterPipelineMode(pg) || PQsetnonblocking(pg, 1) != 0)
 		goto lost;
-	if (in_tx && !PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
-		goto lost;
 	for (i = 0; i < n; i++) {
-		if (!PQsendQueryParams(pg, st[i].sql, 0, NULL, NULL, NULL, NULL, 0))
-			goto lost;
-		if (!in_tx && !PQpipelineSync(pg))
+		if (!PQsendQueryParams(pg, st[i].sql, 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(pg))
 			goto lost;
 		/* Keep libpq's output buffer small on long groups. */
 		if (i % 16 == 15 && flush_all(pg) < 0)
 			goto lost;
 	}
-	if (in_tx && (!PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(pg)))
-		goto lost;
 	if (flush_all(pg) < 0)
 		goto lost;
 	PQsetnonblocking(pg, 0);
 
-	/* Results arrive in order: [BEGIN] then per statement (result, NULL[, SYNC]) [COMMIT, NULL, SYNC]. */
-	bool aborted = false;
-	if (in_tx) {
-		res = PQgetResult(pg);
-		if (res == NULL)
-			goto lost;
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			aborted = true;
-		PQclear(res);
-		PQclear(PQgetResult(pg));
-	}
+	/* Results arrive in order: per statement, its result, a NULL, then the sync. */
 	for (i = 0; i < n; i++) {
 		res = PQgetResult(pg);
 		if (res == NULL)
 			goto lost;
-		ExecStatusType s = PQresultStatus(res);
-		if (s == PGRES_PIPELINE_ABORTED) {
-			st[i].status = 1;
-		} else {
-			st[i].status = take_result(c, res, st[i].out, &st[i].err);
-			if (st[i].status < 0 && st[i].err.lost) {
-				/* The session ended under it: not a failure of the statement. */
-				st[i].status = 1;
-				PQclear(res);
-				goto lost;
-			}
-			if (st[i].status < 0)
-				aborted = true;
-		}
+		st[i].status = take_result(c, res, st[i].out, &st[i].err);
 		st[i].done_at = now_mono();
 		PQclear(res);
-		PQclear(PQgetResult(pg));	/* the NULL that ends this query's results */
-		if (!in_tx) {
-			res = PQgetResult(pg);
-			if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
-				PQclear(res);
-				goto lost;
-			}
-			PQclear(res);
-		}
-	}
-	if (in_tx) {
-		res = PQgetResult(pg);	/* COMMIT */
-		if (res == NULL)
+		if (st[i].status < 0 && st[i].err.lost) {
+			/* The session ended under it: not a failure of the statement. */
+			st[i].status = 1;
 			goto lost;
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			aborted = true;	/* the commit itself failed: nothing of the batch stands */
-		PQclear(res);
-		PQclear(PQgetResult(pg));
-		res = PQgetResult(pg);	/* SYNC */
+		}
+		PQclear(PQgetResult(pg));	/* the NULL that ends this query's results */
+		res = PQgetResult(pg);
+		if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			goto lost;
+		}
 		PQclear(res);
 	}
 	if (!PQexitPipelineMode(pg))
 		goto lost;
-	if (in_tx && aborted) {
-		/*
-		 * An error inside BEGIN leaves the block open and failed: close
-		 * it.  Nothing of the batch was committed, so every statement
-		 * counts as not run, the failed one included.
-		 */
-		res = PQexec(pg, "ROLLBACK");
-		PQclear(res);
-		for (i = 0; i < n; i++)
-			st[i].status = 1;
-	}
 	return 0;
 
 lost:
