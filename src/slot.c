@@ -1,0 +1,582 @@
+/*
+ * A worker slot's life: fork a worker into it, talk to it over its pipes,
+ * take its results, and when it dies reap it, settle the jobs it held and
+ * schedule its replacement.  See supervisor.c for the slot state machine.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "job.h"
+#include "joblog.h"
+#include "jobsrc.h"
+#include "log.h"
+#include "msg.h"
+#include "progress.h"
+#include "rename.h"
+#include "sup.h"
+#include "supervisor.h"
+#include "util.h"
+#include "worker.h"
+
+static void slot_died(struct slot *s, int status);
+static void write_output(int fd, const char *p, size_t n);
+
+
+void
+jq_push(struct jobq *q, struct job *j)
+{
+	j->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+	q->n++;
+}
+
+struct job *
+jq_pop(struct jobq *q)
+{
+	struct job *j = q->head;
+
+	if (j == NULL)
+		return NULL;
+	q->head = j->next;
+	if (q->head == NULL)
+		q->tail = NULL;
+	q->n--;
+	return j;
+}
+
+/* Put all of from, in order, in front of q. */
+void
+jq_prepend(struct jobq *q, struct jobq *from)
+{
+	if (from->head == NULL)
+		return;
+	from->tail->next = q->head;
+	if (q->tail == NULL)
+		q->tail = from->tail;
+	q->head = from->head;
+	q->n += from->n;
+	*from = (struct jobq){ 0 };
+}
+
+void
+jq_free(struct jobq *q)
+{
+	struct job *j;
+
+	while ((j = jq_pop(q)) != NULL)
+		free(j);
+}
+
+/* --- workers -------------------------------------------------------------- */
+
+/* In the child: close every descriptor of the parent's that a worker must not hold. */
+static void
+close_parent_fds(struct slot *self)
+{
+	close(sup.sigfd);
+	if (sup.src != NULL && jobsrc_file_fd(sup.src) >= 0)
+		close(jobsrc_file_fd(sup.src));
+	if (sup.joblog != NULL)
+		close(joblog_fd(sup.joblog));
+	for (int i = 0; i < sup.nslots; i++) {
+		struct slot *o = sup.slots[i];
+		if (o == self)
+			continue;
+		if (o->to >= 0)
+			close(o->to);
+		if (o->from >= 0)
+			close(o->from);
+	}
+}
+
+/*
+ * Fork a worker into slot s.  Signals are blocked around fork (as they
+ * always are in the parent, which reads them from its signalfd); the child
+ * resets every handler, and the worker sets its own mask.
+ */
+int
+slot_start(struct slot *s)
+{
+	int down[2], up[2];
+	sigset_t all, old;
+	pid_t pid;
+
+	if (pipe2(down, O_CLOEXEC) < 0)
+		return log_warn("worker %d: pipe", s->id), -1;
+	if (pipe2(up, O_CLOEXEC) < 0) {
+		close(down[0]);
+		close(down[1]);
+		return log_warn("worker %d: pipe", s->id), -1;
+	}
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid != 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		log_warn("worker %d: fork", s->id);
+		close(down[0]);
+		close(down[1]);
+		close(up[0]);
+		close(up[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct wrk_args a = {
+			.slot = s->id, .cfg = sup.cfg, .fd_in = down[0], .fd_out = up[1],
+			.parent = getppid(), .dry_run = sup.opt->dry_run,
+		};
+		close(down[1]);
+		close(up[0]);
+		close_parent_fds(s);
+		log_set_before_write(NULL);
+		wrk_main(&a);
+	}
+	close(down[0]);
+	close(up[1]);
+	s->to = down[1];
+	s->from = up[0];
+	fd_set_nonblock(s->to);
+	fd_set_nonblock(s->from);
+	s->pid = pid;
+	s->state = SLOT_STARTING;
+	s->sent = s->done = 0;
+	s->gen = sup.gen;
+	s->forked_at = now_mono();
+	s->restart_at = 0;
+	s->expect_exit = s->killed = false;
+	s->timed_out = 0;
+	s->cmd_pgid = 0;
+	log_debug("worker %d started (pid %d)", s->id, (int)pid);
+	return 0;
+}
+
+/* Ask a worker to finish: close its pipe once what we queued for it is written. */
+void
+slot_retire(struct slot *s)
+{
+	if (s->state == SLOT_EMPTY || s->state == SLOT_STOPPING)
+		return;
+	s->state = SLOT_STOPPING;
+	s->expect_exit = true;
+}
+
+/* Ask a worker to drain: finish the job in hand, drop the rest, exit. */
+void
+slot_drain(struct slot *s)
+{
+	if (s->state == SLOT_EMPTY || s->to < 0)
+		return;
+	msg_put(&s->wbuf, MSG_DRAIN, NULL, 0, NULL, 0);
+	s->state = SLOT_STOPPING;
+	s->expect_exit = true;
+}
+
+void
+slot_close_fds(struct slot *s)
+{
+	if (s->to >= 0)
+		close(s->to);
+	if (s->from >= 0)
+		close(s->from);
+	s->to = s->from = -1;
+	buf_reset(&s->rbuf);
+	buf_reset(&s->wbuf);
+	if (sup.streaming == s)
+		sup.streaming = NULL;
+}
+
+/* --- results ---------------------------------------------------------------- */
+
+static void
+record(const struct job *j, const struct msg_result *r, const char *cmd, size_t cmdlen)
+{
+	struct joblog_entry e = {
+		.seq = j->seq, .start = r->start, .runtime = r->runtime,
+		.send = r->send, .receive = r->receive,
+		.exitval = r->exitval, .signal = r->signal,
+		.command = cmd, .command_len = cmdlen,
+	};
+
+	if (sup.joblog != NULL)
+		joblog_add(sup.joblog, &e);
+}
+
+/*
+ * A job's attempt has ended: log it, and either finish the job or queue
+ * it again while it has retries left.  Takes ownership of j.
+ */
+void
+job_finished(struct job *j, const struct msg_result *r, const char *reason)
+{
+	bool success = r->exitval == 0 && r->signal == 0;
+
+	if (j->logged != NULL)
+		record(j, r, j->logged, strlen(j->logged));
+	else
+		record(j, r, j->text, j->len);
+	free(j->logged);
+	j->logged = NULL;
+	if (success) {
+		if (r->flags & JR_SKIPPED)
+			sup.passed++;
+		else
+			sup.ok++;
+		free(j);
+		return;
+	}
+	if ((long)j->attempt < sup.cfg->retries && sup.stopping == 0) {
+		log_info("job %" PRIu64 " failed (%s); retrying (%u of %ld)",
+		    j->seq, reason, j->attempt + 1, sup.cfg->retries);
+		j->attempt++;
+		sup.retried++;
+		jq_push(&sup.retry, j);
+		return;
+	}
+	log_warnx("job %" PRIu64 " failed: %s: %s", j->seq, reason,
+	    j->len > 200 ? "(command too long to show)" : j->text);
+	sup.failed++;
+	free(j);
+}
+
+/*
+ * The most jobs a worker may hold: WINDOW_MAX, or room for two whole
+ * batches, so that a worker always has a full batch queued behind the
+ * one it runs.
+ */
+int
+window_max(void)
+{
+	long batch = strcmp(sup.cfg->type, "sql") == 0 ? sup.cfg->sql_batch : 1;
+
+	return batch * 2 > WINDOW_MAX ? (int)(batch * 2) : WINDOW_MAX;
+}
+
+static void
+update_window(double runtime)
+{
+	int max = window_max();
+
+	sup.avg_runtime = sup.avg_runtime == 0 ? runtime : 0.9 * sup.avg_runtime + 0.1 * runtime;
+	double w = sup.avg_runtime > 0 ? WINDOW_TARGET / sup.avg_runtime : max;
+	sup.window = w < WINDOW_MIN ? WINDOW_MIN : w > max ? max : (int)w;
+}
+
+static void
+on_result(struct slot *s, const struct msg *m)
+{
+	struct job *j = s->inflight.head;
+	const struct msg_result *r = &m->u.result;
+	char reason[700];
+
+	if (j == NULL || j->seq != r->seq) {
+		log_warnx("worker %d sent a result for job %" PRIu64 " it does not hold; replacing it",
+		    s->id, r->seq);
+		kill(s->pid, SIGKILL);
+		return;
+	}
+	jq_pop(&s->inflight);
+	s->done++;
+	s->head_since = now_mono();
+	s->cmd_pgid = 0;
+	if (sup.streaming == s)
+		sup.streaming = NULL;
+	update_window(r->runtime);
+	/* The tail: the reason, then optionally a NUL and the command to log. */
+	size_t rlen = strnlen(m->tail, m->taillen);
+	snprintf(reason, sizeof(reason), "%.*s", (int)rlen, m->tail);
+	j->logged = rlen < m->taillen ? xstrndup(m->tail + rlen + 1, m->taillen - rlen - 1) : NULL;
+	/* A file we renamed will be reported by [rename] watch: it is no new arrival. */
+	char *from, *to;
+	if (j->logged != NULL && rename_parse_logged(j->logged, &from, &to) == 0) {
+		jobsrc_ignore(sup.src, to);
+		/* A dry run can foresee two files planned onto one name. */
+		if (sup.opt->dry_run && !strset_add(&sup.planned, to)) {
+			char line[PATH_MAX * 2 + 80];
+			int n = snprintf(line, sizeof(line), "%s -> %s (conflict: another file is planned onto this name)\n",
+			    from, to);
+			if (n > 0)
+				write_output(STDOUT_FILENO, line, strlen(line));
+		}
+		free(from);
+		free(to);
+	}
+	if (r->flags & JR_ABORTED) {
+		/* Killed because we are stopping: not an attempt, the job is still to do. */
+		jq_push(&sup.retry, j);
+		return;
+	}
+	if (r->flags & JR_TIMEOUT) {
+		s->expect_exit = true;	/* the worker exits and is replaced */
+		s->timed_out = j->seq;
+	}
+	job_finished(j, r, reason);
+}
+
+static void
+write_output(int fd, const char *p, size_t n)
+{
+	progress_clear();
+	if (write_all(fd, p, n) < 0 && errno != EPIPE)
+		log_warn("writing job output");
+}
+
+/* Handle every whole message in a worker's read buffer. */
+static void
+slot_messages(struct slot *s)
+{
+	struct msg m;
+	int r;
+
+	while ((r = msg_get(&s->rbuf, &m)) == 1) {
+		switch (m.type) {
+		case MSG_READY:
+			if (s->state == SLOT_STARTING)
+				s->state = SLOT_READY;
+			s->init_failures = 0;
+			sup.ever_ready = true;
+			s->head_since = now_mono();
+			break;
+		case MSG_INITFAIL:
+			free(s->init_err);
+			s->init_err = xstrndup(m.tail, m.taillen);
+			break;
+		case MSG_SPAWN:
+			s->cmd_pgid = m.u.spawn.pgid;
+			break;
+		case MSG_OUTPUT:
+			if (s->inflight.head == NULL || s->inflight.head->seq != m.u.output.seq)
+				break;
+			/*
+			 * Until this job's result arrives, only this worker is
+			 * read, so its output reaches ours as one block.
+			 */
+			sup.streaming = s;
+			write_output(m.u.output.stream == 2 ? STDERR_FILENO : STDOUT_FILENO,
+			    m.tail, m.taillen);
+			break;
+		case MSG_RESULT:
+			on_result(s, &m);
+			break;
+		default:
+			r = -1;
+			break;
+		}
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		log_warnx("worker %d sent a malformed message; replacing it", s->id);
+		kill(s->pid, SIGKILL);
+		slot_close_fds(s);
+	}
+}
+
+/* Read what a worker has sent; at end of file stop reading it. */
+void
+slot_read(struct slot *s)
+{
+	for (int i = 0; i < 16 && s->from >= 0; i++) {
+		ssize_t n = msg_read(s->from, &s->rbuf);
+		if (n > 0) {
+			slot_messages(s);
+			continue;
+		}
+		if (n == 0 || errno != EAGAIN) {
+			close(s->from);
+			s->from = -1;
+			if (sup.streaming == s)
+				sup.streaming = NULL;
+		}
+		break;
+	}
+}
+
+void
+slot_write(struct slot *s)
+{
+	if (s->to < 0)
+		return;
+	if (msg_flush(s->to, &s->wbuf) < 0) {
+		/* EPIPE: it died; the reaper will tell why. */
+		close(s->to);
+		s->to = -1;
+		buf_reset(&s->wbuf);
+		return;
+	}
+	if (s->state == SLOT_STOPPING && buf_pending(&s->wbuf) == 0 && s->inflight.n == 0) {
+		close(s->to);
+		s->to = -1;
+	}
+}
+
+/* --- reaping ---------------------------------------------------------------- */
+
+static void
+describe_status(char *out, size_t len, int status)
+{
+	if (WIFSIGNALED(status))
+		snprintf(out, len, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(out, len, "exited with status %d", WEXITSTATUS(status));
+}
+
+bool
+want_workers(void)
+{
+	if (sup.stopping || sup.exit_code != 0)
+		return false;
+	if (sup.opt->service)
+		return true;
+	return !sup.finishing;
+}
+
+/* Schedule the slot's next worker, with backoff when the last one died young. */
+void
+slot_schedule(struct slot *s, bool crashed)
+{
+	double now = now_mono();
+	bool healthy = s->done > 0 || now - s->forked_at >= HEALTHY_UPTIME;
+
+	if (s->id > sup.nworkers || s->disabled || !want_workers()) {
+		s->restart_at = 0;
+		return;
+	}
+	if (!crashed) {
+		s->restart_at = now;
+		return;
+	}
+	if (healthy)
+		s->backoff = 0;
+	s->restart_at = now + s->backoff;
+	s->backoff = s->backoff == 0 ? BACKOFF_FIRST : fmin(s->backoff * 2, BACKOFF_MAX);
+}
+
+/*
+ * The worker in slot s has exited with status.  Say how, settle the jobs
+ * it held, and schedule its replacement.
+ */
+static void
+slot_died(struct slot *s, int status)
+{
+	char how[128];
+	double uptime = now_mono() - s->forked_at;
+	bool init_failed = WIFEXITED(status) && WEXITSTATUS(status) == WEXIT_INIT;
+	bool planned = WIFEXITED(status) && (WEXITSTATUS(status) == WEXIT_OK ||
+	    WEXITSTATUS(status) == WEXIT_TIMEOUT || WEXITSTATUS(status) == WEXIT_TERM);
+	struct job *held = NULL;
+
+	/* Whatever it wrote before dying is still in the pipe. */
+	slot_read(s);
+	slot_close_fds(s);
+	describe_status(how, sizeof(how), status);
+
+	/* A command it was running would otherwise outlive it and run twice. */
+	if (s->cmd_pgid > 0)
+		killpg(s->cmd_pgid, SIGKILL);
+	s->cmd_pgid = 0;
+
+	if (!planned && !init_failed)
+		held = jq_pop(&s->inflight);
+	jq_prepend(&sup.retry, &s->inflight);
+
+	if (init_failed) {
+		s->init_failures++;
+		log_warnx("worker %d could not start: %s", s->id,
+		    s->init_err ? s->init_err : "init hook failed");
+	} else if (s->killed) {
+		log_warnx("worker %d (pid %d) killed: job %" PRIu64 " ran past job_timeout",
+		    s->id, (int)s->pid, held ? held->seq : 0);
+	} else if (s->timed_out != 0) {
+		log_info("worker %d replaced: job %" PRIu64 " timed out", s->id, s->timed_out);
+	} else if (!planned || (!s->expect_exit && !sup.stopping)) {
+		sup.restarts++;
+		if (held != NULL)
+			log_warnx("worker %d (pid %d) %s after %.1fs, holding job %" PRIu64,
+			    s->id, (int)s->pid, how, uptime, held->seq);
+		else
+			log_warnx("worker %d (pid %d) %s after %.1fs", s->id, (int)s->pid, how, uptime);
+	} else {
+		log_debug("worker %d (pid %d) %s after %.1fs, %lu jobs",
+		    s->id, (int)s->pid, how, uptime, s->done);
+	}
+
+	if (held != NULL) {
+		struct msg_result r = {
+			.seq = held->seq, .start = now_wall() - (now_mono() - s->head_since),
+			.runtime = now_mono() - s->head_since,
+			.exitval = WIFEXITED(status) ? WEXITSTATUS(status) : 0,
+			.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+		};
+		char reason[160];
+		if (s->killed)
+			snprintf(reason, sizeof(reason), "timed out after %gs; its worker was killed",
+			    sup.cfg->job_timeout);
+		else
+			snprintf(reason, sizeof(reason), "its worker %s", how);
+		if (r.exitval == 0 && r.signal == 0)
+			r.exitval = 255;
+		job_finished(held, &r, reason);
+	}
+
+	s->state = SLOT_EMPTY;
+	s->pid = 0;
+	if (init_failed && !sup.ever_ready && !sup.opt->dry_run) {
+		/* Nothing has ever started: the database is down or the config wrong. */
+		if (sup.exit_code == 0) {
+			log_errorx("workers cannot start: %s", s->init_err ? s->init_err : "init hook failed");
+			sup.exit_code = MPW_EXIT_INIT;
+		}
+		s->restart_at = 0;
+		return;
+	}
+	if (init_failed && !sup.opt->service && s->init_failures >= INIT_FAILURES_MAX) {
+		log_warnx("worker %d: giving up after %d failed starts", s->id, s->init_failures);
+		s->disabled = true;
+	}
+	slot_schedule(s, !planned || init_failed);
+}
+
+static struct slot *
+slot_by_pid(pid_t pid)
+{
+	for (int i = 0; i < sup.nslots; i++)
+		if (sup.slots[i]->state != SLOT_EMPTY && sup.slots[i]->pid == pid)
+			return sup.slots[i];
+	return NULL;
+}
+
+/*
+ * Reap every child that has exited.  Besides workers these include
+ * commands orphaned by a worker's death: mpworker is their subreaper.
+ */
+void
+reap(void)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid <= 0)
+			return;
+		struct slot *s = slot_by_pid(pid);
+		if (s != NULL)
+			slot_died(s, status);
+	}
+}
+

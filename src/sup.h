@@ -1,0 +1,149 @@
+/*
+ * What the supervisor's two files share: supervisor.c (the loop, dispatch,
+ * stopping, reloading, the report) and slot.c (a worker slot's life:
+ * fork, pipes, results, reaping, backoff).  Private to them: other
+ * modules see supervisor.h.
+ */
+#ifndef MPW_SUP_H
+#define MPW_SUP_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "msg.h"
+#include "util.h"
+
+struct cfg;
+struct jobsrc;
+struct joblog;
+struct seqset;
+struct sup_opts;
+
+
+/* A dying worker that holds a job gets this long past job_timeout to report it. */
+#define TIMEOUT_GRACE		5.0
+/* After SIGTERM, workers get this long before SIGKILL. */
+#define KILL_GRACE		5.0
+/* A worker that lived this long, or finished a job, was healthy: its backoff resets. */
+#define HEALTHY_UPTIME		5.0
+#define BACKOFF_FIRST		0.1
+#define BACKOFF_MAX		10.0
+/* One-shot mode gives up on a slot after this many init failures in a row. */
+#define INIT_FAILURES_MAX	5
+/*
+ * Keep about WINDOW_TARGET seconds of work queued in each worker, so that
+ * it never waits for us between short jobs.  Until runtimes are measured,
+ * and whenever jobs take longer than that, a worker gets one job at a
+ * time: a long job must never hold another back while a worker is idle.
+ */
+#define WINDOW_TARGET		0.005
+#define WINDOW_MIN		1
+#define WINDOW_MAX		64
+
+struct job {
+	struct job	*next;
+	uint64_t	 seq;
+	unsigned	 attempt;	/* 0 for the first */
+	bool		 too_long;
+	bool		 watched;	/* a file [rename] watch reported */
+	char		*logged;	/* the joblog's command for the last attempt, if not text */
+	size_t		 len;
+	char		 text[];
+};
+
+struct jobq {
+	struct job	*head, *tail;
+	size_t		 n;
+};
+
+enum slot_state { SLOT_EMPTY, SLOT_STARTING, SLOT_READY, SLOT_STOPPING };
+
+struct slot {
+	int		 id;		/* 1-based */
+	enum slot_state	 state;
+	pid_t		 pid;
+	int		 to, from;	/* our ends of its pipes, -1 when closed */
+	struct buf	 rbuf, wbuf;
+	struct jobq	 inflight;
+	unsigned long	 sent;		/* jobs sent to this process */
+	unsigned long	 done;		/* results from this process */
+	unsigned	 gen;		/* configuration generation it runs */
+	double		 forked_at;
+	double		 head_since;	/* when the job in hand started, about */
+	double		 restart_at;	/* EMPTY: when to fork again; 0 = not wanted */
+	double		 backoff;
+	pid_t		 cmd_pgid;	/* process group of the command in hand */
+	bool		 expect_exit;	/* we asked it to go, or it timed a job out */
+	uint64_t	 timed_out;	/* the job it timed out, if any */
+	bool		 killed;	/* we sent SIGKILL for a job past its timeout */
+	bool		 disabled;	/* given up on: its init hook keeps failing */
+	int		 init_failures;
+	char		*init_err;
+};
+
+struct sup {
+	struct cfg		*cfg;		/* the running configuration */
+	struct cfg		*src_cfg;	/* the one the job source reads (kept across reloads) */
+	const struct sup_opts	*opt;
+	unsigned		 gen;
+	int			 sigfd;
+	sigset_t		 sigmask;
+	struct slot		**slots;
+	int			 nslots;	/* slots allocated */
+	int			 nworkers;	/* slots wanted */
+
+	struct jobsrc		*src;
+	bool			 src_eof;
+	struct jobq		 pending;	/* read from the source, not yet sent */
+	struct jobq		 retry;		/* to be sent before pending */
+	struct seqset		*skip;		/* --resume: jobs the joblog has finished */
+	struct joblog		*joblog;
+
+	uint64_t		 read;		/* jobs taken from the source */
+	uint64_t		 skipped;
+	uint64_t		 ok, failed, retried, restarts;
+	uint64_t		 passed;	/* finished with nothing to do (JR_SKIPPED) */
+	double			 started_mono;
+	double			 avg_runtime;	/* moving average, for the window */
+	int			 window;
+
+	int			 stopping;	/* 0, 1 = draining, 2 = at once */
+	bool			 signalled;	/* SIGTERM or SIGINT asked us to stop */
+	double			 term_at;	/* when to SIGTERM the workers */
+	double			 kill_at;	/* when to SIGKILL them */
+	bool			 finishing;	/* no work left: workers are being retired */
+	int			 exit_code;	/* set when the run must end with it */
+	bool			 ever_ready;
+	bool			 notified_ready;
+	struct slot		*streaming;	/* the worker whose output is being written */
+	struct strset		 planned;	/* --dry-run: rename targets seen */
+	double			 next_status;
+	double			 next_watchdog;
+};
+
+/* The one supervisor of this process. */
+extern struct sup sup;
+
+/* Job queues. */
+void jq_push(struct jobq *q, struct job *j);
+struct job *jq_pop(struct jobq *q);
+void jq_prepend(struct jobq *q, struct jobq *from);
+void jq_free(struct jobq *q);
+
+/* slot.c: a worker slot's life. */
+int  slot_start(struct slot *s);
+void slot_retire(struct slot *s);
+void slot_drain(struct slot *s);
+void slot_close_fds(struct slot *s);
+void slot_read(struct slot *s);
+void slot_write(struct slot *s);
+void slot_schedule(struct slot *s, bool crashed);
+bool want_workers(void);
+void reap(void);
+int  window_max(void);
+/* An attempt ended: log it, and finish the job or queue it again.  Takes j. */
+void job_finished(struct job *j, const struct msg_result *r, const char *reason);
+
+#endif
