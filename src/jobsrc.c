@@ -37,8 +37,9 @@ struct jobsrc {
 	/* [rename] watch: files arriving in the directory become jobs. */
 	int			 ino_fd;	/* -1 when not watching */
 	char			*watch_dir;
-	char			*exts;		/* the extensions, NUL-separated */
-	size_t			 nexts;
+	char			*extbuf;	/* [rename] extensions, split in place */
+	char			**ext;
+	size_t			 next;
 	struct buf		 arrived;	/* paths reported, one a line, not yet handed out */
 	struct strset		 ignore;	/* our own renames' targets */
 };
@@ -52,15 +53,28 @@ jobsrc_ignore(struct jobsrc *src, const char *path)
 		strset_add(&src->ignore, path);
 }
 
+/* Split [rename] extensions (space- or comma-separated) once, for the scan and the watch. */
+static void
+parse_extensions(struct jobsrc *src, const char *list)
+{
+	char *save = NULL;
+
+	src->extbuf = xstrdup(list);
+	for (char *e = strtok_r(src->extbuf, " ,\t", &save); e != NULL; e = strtok_r(NULL, " ,\t", &save)) {
+		src->ext = xrealloc(src->ext, (src->next + 1) * sizeof(*src->ext));
+		src->ext[src->next++] = e;
+	}
+}
+
+/* Whether a file name ends in one of the extensions (and is more than that). */
 static bool
 ext_wanted(const struct jobsrc *src, const char *name)
 {
 	size_t len = strlen(name);
-	const char *e = src->exts;
 
-	for (size_t i = 0; i < src->nexts; i++, e += strlen(e) + 1) {
-		size_t el = strlen(e);
-		if (len > el && strcmp(name + len - el, e) == 0)
+	for (size_t i = 0; i < src->next; i++) {
+		size_t el = strlen(src->ext[i]);
+		if (len > el && strcmp(name + len - el, src->ext[i]) == 0)
 			return true;
 	}
 	return false;
@@ -124,26 +138,12 @@ next_arrival(struct jobsrc *src, struct jobline *jl)
 
 /* A directory listing in progress: where it goes, and what it keeps. */
 struct scan {
-	int		 out;
-	struct buf	 lines;
-	char		**ext;
-	size_t		 next;
-	bool		 recursive;
-	unsigned long	 found;
+	const struct jobsrc	*src;	/* its extensions */
+	int			 out;
+	struct buf		 lines;
+	bool			 recursive;
+	unsigned long		 found;
 };
-
-static bool
-wanted(const struct scan *sc, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (size_t i = 0; i < sc->next; i++) {
-		size_t el = strlen(sc->ext[i]);
-		if (len > el && strcmp(name + len - el, sc->ext[i]) == 0)
-			return true;
-	}
-	return false;
-}
 
 static int
 scan_flush(struct scan *sc)
@@ -182,7 +182,7 @@ scan_dir(struct scan *sc, const char *dir)
 		}
 		if (type == DT_DIR && sc->recursive) {
 			scan_dir(sc, path);
-		} else if (type == DT_REG && wanted(sc, n)) {
+		} else if (type == DT_REG && ext_wanted(sc->src, n)) {
 			if (strchr(path, '\n') != NULL) {
 				log_warnx("[rename] directory: passing over a file with a newline in its name in %s", dir);
 			} else {
@@ -211,28 +211,20 @@ scan_dir(struct scan *sc, const char *dir)
 static int
 open_listing(struct jobsrc *src, const struct cfg *cfg, char *err, size_t errlen)
 {
-	struct scan sc = { .recursive = cfg->recursive };
+	struct scan sc = { .src = src, .recursive = cfg->recursive };
 	const char *tmp = getenv("TMPDIR");
-	char *exts = xstrdup(cfg->extensions);
-	char *save = NULL;
 	struct stat st;
 
 	errno = 0;
 	if (stat(cfg->directory, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "[rename] directory: %s: %s", cfg->directory,
 		    errno ? strerror(errno) : "not a directory");
-		free(exts);
 		return -1;
 	}
-	for (char *e = strtok_r(exts, " ,\t", &save); e != NULL; e = strtok_r(NULL, " ,\t", &save)) {
-		sc.ext = xrealloc(sc.ext, (sc.next + 1) * sizeof(*sc.ext));
-		sc.ext[sc.next++] = e;
-	}
+	parse_extensions(src, cfg->extensions);
 	sc.out = open(tmp && *tmp ? tmp : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (sc.out < 0) {
 		snprintf(err, errlen, "cannot make a file for the directory listing: %s", strerror(errno));
-		free(exts);
-		free(sc.ext);
 		return -1;
 	}
 	int r = scan_dir(&sc, cfg->directory);
@@ -244,17 +236,7 @@ open_listing(struct jobsrc *src, const struct cfg *cfg, char *err, size_t errlen
 		sc.out = -1;
 	}
 	log_info("%lu files to rename in %s", sc.found, cfg->directory);
-	for (size_t i = 0; i < sc.next; i++) {
-		buf_addstr(&src->arrived, sc.ext[i]);
-		buf_add(&src->arrived, "", 1);
-	}
-	src->exts = xmalloc(src->arrived.len);
-	memcpy(src->exts, src->arrived.data, src->arrived.len);
-	src->nexts = sc.next;
-	buf_reset(&src->arrived);
 	buf_free(&sc.lines);
-	free(sc.ext);
-	free(exts);
 	if (sc.out < 0)
 		return -1;
 	src->fd = sc.out;
@@ -475,7 +457,8 @@ jobsrc_close(struct jobsrc *src)
 		close(src->ino_fd);
 	strset_free(&src->ignore);
 	free(src->watch_dir);
-	free(src->exts);
+	free(src->ext);
+	free(src->extbuf);
 	free(src->line);
 	free(src->path);
 	free(src);
