@@ -186,19 +186,52 @@ report_spawn(struct job_ctx *ctx, pid_t pgid)
 	send_out(w);
 }
 
-/* Queue a job's output as MSG_OUTPUT pieces: in-process text first, then the scratch file. */
+/* Queue bytes of a job's output as MSG_OUTPUT pieces, sending when much is queued. */
+static void
+put_output(struct worker *w, uint64_t seq, uint32_t stream, const char *data, size_t len)
+{
+	struct msg_output o = { .seq = seq, .stream = stream };
+
+	for (size_t off = 0; off < len; off += MSG_CHUNK) {
+		size_t n = len - off < MSG_CHUNK ? len - off : MSG_CHUNK;
+		msg_put(&w->out, MSG_OUTPUT, &o, sizeof(o), data + off, n);
+		if (buf_pending(&w->out) >= 4 * MSG_CHUNK)
+			send_out(w);
+	}
+}
+
+/*
+ * Queue a job's result.  The tail is the reason, then a NUL and the
+ * joblog's command when the kind gave one (detail).
+ */
+static void
+put_result(struct worker *w, uint64_t seq, const struct job_result *res, uint64_t receive,
+    const struct buf *detail)
+{
+	struct msg_result r = {
+		.seq = seq, .start = res->start, .runtime = res->runtime,
+		.send = res->send, .receive = receive,
+		.exitval = res->exitval, .signal = res->signal, .flags = res->flags,
+	};
+	struct buf tail = { 0 };
+
+	buf_addstr(&tail, res->reason);
+	if (detail->len > 0) {
+		buf_add(&tail, "", 1);
+		buf_add(&tail, detail->data, detail->len);
+	}
+	msg_put(&w->out, MSG_RESULT, &r, sizeof(r), tail.data, tail.len);
+	buf_free(&tail);
+}
+
+/* Queue a command's output: in-process text first, then the scratch file.  Returns the bytes. */
 static uint64_t
 queue_output(struct worker *w, uint32_t stream, struct buf *mem, int fd)
 {
-	struct msg_output o = { .seq = w->ctx.seq, .stream = stream };
-	uint64_t total = 0;
+	uint64_t total = mem->len;
 	struct stat st;
 
-	for (size_t off = 0; off < mem->len; off += MSG_CHUNK) {
-		size_t n = mem->len - off < MSG_CHUNK ? mem->len - off : MSG_CHUNK;
-		msg_put(&w->out, MSG_OUTPUT, &o, sizeof(o), mem->data + off, n);
-		total += n;
-	}
+	put_output(w, w->ctx.seq, stream, mem->data, mem->len);
 	buf_reset(mem);
 	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size == 0)
 		return total;
@@ -210,11 +243,9 @@ queue_output(struct worker *w, uint32_t stream, struct buf *mem, int fd)
 			continue;
 		if (n <= 0)
 			break;
-		msg_put(&w->out, MSG_OUTPUT, &o, sizeof(o), chunk, (size_t)n);
+		put_output(w, w->ctx.seq, stream, chunk, (size_t)n);
 		total += (uint64_t)n;
 		pos += n;
-		if (buf_pending(&w->out) >= 4 * MSG_CHUNK)
-			send_out(w);
 	}
 	/* The child shared this file's offset: rewind it as well as emptying it. */
 	if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
@@ -242,48 +273,11 @@ run_one(struct worker *w, struct wjob *j)
 	w->kind->run(ctx);
 	ctx->res.runtime = now_mono() - t0;
 
-	struct msg_result r = {
-		.seq = j->seq,
-		.start = ctx->res.start,
-		.runtime = ctx->res.runtime,
-		.send = ctx->res.send,
-		.exitval = ctx->res.exitval,
-		.signal = ctx->res.signal,
-		.flags = ctx->res.flags,
-	};
-	r.receive = queue_output(w, 1, &ctx->out, ctx->out_fd);
+	uint64_t receive = queue_output(w, 1, &ctx->out, ctx->out_fd);
 	queue_output(w, 2, &ctx->errout, ctx->err_fd);
-	/* The tail is the reason, then a NUL and the joblog's command when the kind gave one. */
-	struct buf tail = { 0 };
-	buf_addstr(&tail, ctx->res.reason);
-	if (ctx->detail.len > 0) {
-		buf_add(&tail, "", 1);
-		buf_add(&tail, ctx->detail.data, ctx->detail.len);
-		buf_reset(&ctx->detail);
-	}
-	msg_put(&w->out, MSG_RESULT, &r, sizeof(r), tail.data, tail.len);
-	buf_free(&tail);
+	put_result(w, j->seq, &ctx->res, receive, &ctx->detail);
+	buf_reset(&ctx->detail);
 	send_out(w);
-}
-
-/* Send one finished job of a group: its output, then its result. */
-static void
-send_item(struct worker *w, struct job_item *it)
-{
-	struct msg_output o = { .seq = it->seq, .stream = 1 };
-	struct msg_result r = {
-		.seq = it->seq, .start = it->res.start, .runtime = it->res.runtime,
-		.send = it->res.send, .receive = it->out.len,
-		.exitval = it->res.exitval, .signal = it->res.signal, .flags = it->res.flags,
-	};
-
-	for (size_t off = 0; off < it->out.len; off += MSG_CHUNK) {
-		size_t n = it->out.len - off < MSG_CHUNK ? it->out.len - off : MSG_CHUNK;
-		msg_put(&w->out, MSG_OUTPUT, &o, sizeof(o), it->out.data + off, n);
-		if (buf_pending(&w->out) >= 4 * MSG_CHUNK)
-			send_out(w);
-	}
-	msg_put(&w->out, MSG_RESULT, &r, sizeof(r), it->res.reason, strlen(it->res.reason));
 }
 
 /*
@@ -322,7 +316,9 @@ run_group(struct worker *w)
 	log_debug("running %zu jobs as a group", n);
 	w->kind->run_group(&w->ctx, items, n);
 	for (size_t i = 0; i < n; i++) {
-		send_item(w, &items[i]);
+		static const struct buf none;
+		put_output(w, items[i].seq, 1, items[i].out.data, items[i].out.len);
+		put_result(w, items[i].seq, &items[i].res, items[i].out.len, &none);
 		free(held[i]);
 	}
 	send_out(w);
