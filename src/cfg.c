@@ -441,7 +441,7 @@ validate(struct cfg *cfg, struct parse *p)
 	const struct job_kind *kind = job_kind_find(cfg->type);
 	int type_line = cfg_line(cfg, "jobs", "type");
 
-	if (db_driver_find(cfg->driver) == NULL)
+	if (!db_driver_built(cfg->driver))
 		perr(p, cfg_line(cfg, "database", "driver"),
 		    "[database] driver: '%s' is not built into this mpworker (built: %s)",
 		    cfg->driver, db_driver_names());

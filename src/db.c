@@ -5,39 +5,48 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "db.h"
 #include "util.h"
 
+/*
+ * The drivers this build has.  Each is a module (DRIVER.so) loaded only by
+ * a worker, after fork: the parent never maps libpq, the MariaDB client or
+ * SQLite with what they pull in (OpenSSL, Kerberos, LDAP, ...), which keeps
+ * the supervisor small and a command worker's fork() cheap.
+ */
+static const char *const built[] = {
+#ifdef HAVE_POSTGRESQL
+	"postgresql",
+#endif
+#ifdef HAVE_MYSQL
+	"mysql",
+#endif
+#ifdef HAVE_SQLITE
+	"sqlite",
+#endif
+	"none",
+};
+
 static const struct db_driver db_none = {
 	.name = "none",
 };
 
-static const struct db_driver *const drivers[] = {
-#ifdef HAVE_POSTGRESQL
-	&db_pgsql,
-#endif
-#ifdef HAVE_MYSQL
-	&db_mysql,
-#endif
-#ifdef HAVE_SQLITE
-	&db_sqlite,
-#endif
-	&db_none,
-};
-
-const struct db_driver *
-db_driver_find(const char *name)
+bool
+db_driver_built(const char *name)
 {
-	for (size_t i = 0; i < MPW_ARRAY_LEN(drivers); i++)
-		if (strcmp(drivers[i]->name, name) == 0)
-			return drivers[i];
-	return NULL;
+	for (size_t i = 0; i < MPW_ARRAY_LEN(built); i++)
+		if (strcmp(built[i], name) == 0)
+			return true;
+	return false;
 }
 
 const char *
@@ -47,11 +56,69 @@ db_driver_names(void)
 
 	if (names[0] == '\0') {
 		size_t off = 0;
-		for (size_t i = 0; i < MPW_ARRAY_LEN(drivers) && off < sizeof(names); i++)
+		for (size_t i = 0; i < MPW_ARRAY_LEN(built) && off < sizeof(names); i++)
 			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
-			    i ? " " : "", drivers[i]->name);
+			    i ? " " : "", built[i]);
 	}
 	return names;
+}
+
+/*
+ * Where the driver modules are: beside the program when it runs from its
+ * build directory (the tests, the demo), else where make install put them.
+ */
+static const char *
+module_dir(void)
+{
+	static char dir[PATH_MAX];
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (dir[0] != '\0')
+		return dir;
+	snprintf(dir, sizeof(dir), "%s", MPW_MODULEDIR);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			if (strcmp(exe, MPW_BUILDDIR) == 0)
+				snprintf(dir, sizeof(dir), "%s/drivers", MPW_BUILDDIR);
+		}
+	}
+	return dir;
+}
+
+const struct db_driver *
+db_driver_load(const char *name, char *err, size_t errlen)
+{
+	static const struct db_driver *loaded;
+	char path[PATH_MAX + 64];
+	void *h;
+
+	if (loaded != NULL && strcmp(loaded->name, name) == 0)
+		return loaded;
+	if (strcmp(name, "none") == 0)
+		return loaded = &db_none;
+	if (!db_driver_built(name)) {
+		snprintf(err, errlen, "driver '%s' is not built into this mpworker", name);
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/%s.so", module_dir(), name);
+	/* Bind everything now: a missing symbol is an init failure, not a crash mid-job. */
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL) {
+		snprintf(err, errlen, "cannot load driver %s: %s", name, dlerror());
+		return NULL;
+	}
+	loaded = dlsym(h, "mpw_driver");
+	if (loaded == NULL) {
+		snprintf(err, errlen, "cannot load driver %s: %s has no mpw_driver", name, path);
+		dlclose(h);
+	}
+	return loaded;
 }
 
 void
@@ -118,12 +185,14 @@ read_password(const char *path, char *err, size_t errlen)
 int
 db_open(const struct cfg *cfg, struct db_conn **conn, char *err, size_t errlen)
 {
-	const struct db_driver *drv = db_driver_find(cfg->driver);
+	const struct db_driver *drv = db_driver_load(cfg->driver, err, errlen);
 	struct db_err e = { 0 };
 	char *password = NULL;
 
 	*conn = NULL;
-	if (drv == NULL || drv->connect == NULL)
+	if (drv == NULL)
+		return -1;
+	if (drv->connect == NULL)
 		return 0;
 	if (cfg->password_file != NULL) {
 		password = read_password(cfg->password_file, err, errlen);
@@ -154,8 +223,9 @@ db_open(const struct cfg *cfg, struct db_conn **conn, char *err, size_t errlen)
 void
 db_close(const struct cfg *cfg, struct db_conn *conn)
 {
-	const struct db_driver *drv = db_driver_find(cfg->driver);
+	char err[256];
+	const struct db_driver *drv = conn != NULL ? db_driver_load(cfg->driver, err, sizeof(err)) : NULL;
 
-	if (drv != NULL && drv->close != NULL && conn != NULL)
+	if (drv != NULL && drv->close != NULL)
 		drv->close(conn);
 }

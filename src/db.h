@@ -75,8 +75,13 @@ struct db_driver {
 	void (*close)(struct db_conn *c);
 };
 
-/* The driver called name, or NULL when this build does not have it. */
-const struct db_driver *db_driver_find(const char *name);
+/* Whether this build has the driver called name (the parent asks; it loads none). */
+bool db_driver_built(const char *name);
+/*
+ * The driver called name, its module loaded on first use (in a worker).
+ * NULL with the reason in err.
+ */
+const struct db_driver *db_driver_load(const char *name, char *err, size_t errlen);
 /* The names of the drivers built in, space-separated, for error messages. */
 const char *db_driver_names(void);
 
@@ -98,14 +103,7 @@ void db_batch_sql(struct buf *q, const char *begin, const struct db_stmt *st, si
 /* Append one value to a row in the text format described above. */
 void db_put_value(struct buf *out, const char *v, size_t len);
 
-#ifdef HAVE_POSTGRESQL
-extern const struct db_driver db_pgsql;
-#endif
-#ifdef HAVE_MYSQL
-extern const struct db_driver db_mysql;
-#endif
-#ifdef HAVE_SQLITE
-extern const struct db_driver db_sqlite;
-#endif
+/* What each driver module exports. */
+extern const struct db_driver mpw_driver;
 
 #endif

@@ -309,7 +309,7 @@ my_close(struct db_conn *c)
 	free(c);
 }
 
-const struct db_driver db_mysql = {
+const struct db_driver mpw_driver = {
 	.name = "mysql",
 	.begin_sql = "START TRANSACTION",
 	.connect = my_connect,

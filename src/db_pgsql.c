@@ -404,7 +404,7 @@ pg_close(struct db_conn *c)
 	free(c);
 }
 
-const struct db_driver db_pgsql = {
+const struct db_driver mpw_driver = {
 	.name = "postgresql",
 	.begin_sql = "BEGIN",
 	.connect = pg_connect,

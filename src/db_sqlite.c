@@ -169,7 +169,7 @@ lite_close(struct db_conn *c)
 	free(c);
 }
 
-const struct db_driver db_sqlite = {
+const struct db_driver mpw_driver = {
 	.name = "sqlite",
 	/* Take the write lock at the start, so the busy timeout applies rather than a deadlock error. */
 	.begin_sql = "BEGIN IMMEDIATE",

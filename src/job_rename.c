@@ -61,8 +61,10 @@ rename_init(struct job_ctx *ctx, char *err, size_t errlen)
 {
 	struct db_err e = { 0 };
 
-	drv = db_driver_find(ctx->cfg->driver);
-	if (drv == NULL || drv->prepare == NULL) {
+	drv = db_driver_load(ctx->cfg->driver, err, errlen);
+	if (drv == NULL)
+		return -1;
+	if (drv->prepare == NULL) {
 		snprintf(err, errlen, "rename jobs need a database driver");
 		return -1;
 	}

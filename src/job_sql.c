@@ -36,8 +36,10 @@ static const struct db_driver *drv;
 static int
 sql_init(struct job_ctx *ctx, char *err, size_t errlen)
 {
-	drv = db_driver_find(ctx->cfg->driver);
-	if (drv == NULL || drv->exec == NULL) {
+	drv = db_driver_load(ctx->cfg->driver, err, errlen);
+	if (drv == NULL)
+		return -1;
+	if (drv->exec == NULL) {
 		snprintf(err, errlen, "sql jobs need a database driver");
 		return -1;
 	}
@@ -47,11 +49,10 @@ sql_init(struct job_ctx *ctx, char *err, size_t errlen)
 static size_t
 sql_group_max(const struct cfg *cfg)
 {
-	const struct db_driver *d = db_driver_find(cfg->driver);
-
 	if (cfg->sql_batch > 1)
 		return (size_t)cfg->sql_batch;
-	return cfg->sql_pipeline && d != NULL && d->exec_many != NULL ? PIPELINE_MAX : 1;
+	/* drv is the worker's driver, loaded by sql_init. */
+	return cfg->sql_pipeline && drv != NULL && drv->exec_many != NULL ? PIPELINE_MAX : 1;
 }
 
 static void

@@ -13,6 +13,16 @@ man -l root/usr/share/man/man5/mpworker.ini.5 >man.txt 2>man.err
 expect_grep "the man page renders" "max_jobs_per_worker" man.txt
 root/usr/bin/mpworker --version >v.out
 expect_grep "the installed program runs" "^mpworker " v.out
+check "the SQLite driver module" test -x root/usr/lib/mpworker/sqlite.so
+check "which exports the driver table" sh -c 'nm -D root/usr/lib/mpworker/sqlite.so | grep -q " mpw_driver$"'
+
+# Out of its build directory, a program loads its drivers from where it was
+# configured to be installed.  They are not there (it was staged under
+# DESTDIR), so a SQLite job cannot start and the error says which file.
+printf '[jobs]\ntype = sql\njob = SELECT 1\n[database]\ndriver = sqlite\npath = %s/x.db\n' "$T" > lite.ini
+root/usr/bin/mpworker -q -c lite.ini >out 2>err
+expect_eq "a missing driver module exits 3" "$?" 3
+expect_grep "naming the module" "cannot load driver sqlite: .*/lib/mpworker/sqlite\.so" err
 
 # Every shipped example is a valid config.
 for ini in "$SRCDIR"/etc/examples/*.ini; do

@@ -14,6 +14,19 @@ esac
 run_mpw -c init.ini
 expect_eq "init hook: every job sees its effect" "$(sort -u out)" "$want"
 
+# The driver is loaded by workers only: the supervisor never maps it.
+mkfifo maps.fifo
+{ printf '[pool]\nworkers = 2\njoblog = maps.joblog\n[jobs]\ntype = sql\nfile = maps.fifo\n'; db_section; } > maps.ini
+"$MPWORKER" --service -c maps.ini >maps.out 2>maps.err &
+svc=$!
+feed "SELECT 1" maps.fifo
+wait_for 10 ok_at_least 1 maps.joblog || fail "service: the job did not run"
+expect_eq "the supervisor does not map the $DRIVER driver" "$(grep -c "/$DRIVER\.so$" /proc/$svc/maps)" 0
+expect_eq "each worker maps it" "$(for w in $(pgrep -P $svc); do grep -q "/$DRIVER\.so$" /proc/$w/maps && echo y; done | wc -l)" 2
+kill -TERM $svc
+wait $svc
+expect_eq "the service stops with exit 0" "$?" 0
+
 # 20,000 INSERTs with 4 workers give exactly 20,000 rows.
 seq 1 20000 | awk -v t="$TBL" '{ printf "INSERT INTO %s VALUES (%d, '\''v%d'\'');\n", t, $1, $1 }' > ins.sql
 { printf '[pool]\nworkers = 4\njoblog = ins.joblog\n[jobs]\ntype = sql\nfile = ins.sql\n'; db_section; } > ins.ini

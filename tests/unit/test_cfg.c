@@ -167,7 +167,7 @@ unbuilt_parts_are_config_errors(void **state)
 {
 	(void)state;
 	/* A driver this build lacks is a config error on its line, naming what is built. */
-	if (db_driver_find("postgresql") == NULL)
+	if (!db_driver_built("postgresql"))
 		expect_error("[jobs]\njob = true\n[database]\ndriver = postgresql\n", 4,
 		    "'postgresql' is not built into this mpworker (built: none");
 	if (job_kind_find("sql") == NULL)
