@@ -1,4 +1,4 @@
-"""The Python baselines for bench/rename.sh: what users run today.
+"""The Python baselines for bench/run's rename workload: what users run today.
 
     rename.py serial DIR          one file at a time: list, look up, rename
     rename.py pool N DIR          multiprocessing.Pool(N, initializer=connect)

@@ -9,7 +9,7 @@ set -eu
 
 pkgs="build-essential autoconf automake pkg-config libinih-dev libsqlite3-dev libpq-dev libmariadb-dev"
 if [ "${1:-}" = bench ]; then
-	pkgs="$pkgs postgresql postgresql-client mariadb-server mariadb-client gawk python3 python3-psycopg2 python3-mysqldb parallel"
+	pkgs="$pkgs postgresql postgresql-client mariadb-server mariadb-client gawk python3 python3-psycopg2 python3-mysqldb parallel gnuplot-nox time"
 fi
 if [ "${1:-}" = test ]; then
 	pkgs="$pkgs libcmocka-dev python3 procps util-linux bsdutils man-db sqlite3 postgresql postgresql-client mariadb-server mariadb-client"

@@ -347,8 +347,11 @@ slot_messages(struct slot *s)
 	while ((r = msg_get(&s->rbuf, &m)) == 1) {
 		switch (m.type) {
 		case MSG_READY:
-			if (s->state == SLOT_STARTING)
+			if (s->state == SLOT_STARTING) {
 				s->state = SLOT_READY;
+				log_debug("worker %d (pid %d) ready in %.1f ms", s->id, (int)s->pid,
+				    (now_mono() - s->forked_at) * 1000);
+			}
 			s->init_failures = 0;
 			sup.ever_ready = true;
 			s->head_since = now_mono();
