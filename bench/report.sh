@@ -109,7 +109,7 @@ END {
 			for (j = 1; j <= nn; j++) printf " %s |", ((series[i], ns_[j]) in point) ? commas(point[series[i], ns_[j]]) : ""
 			print ""
 		}
-		print "\njobs per second, one run per point (SELECT and INSERT: 10,000 statements; commands: 3,000).\n"
+		print "\njobs per second, the median of the rounds at each point (SELECT and INSERT: 10,000 statements; commands: 3,000).\n"
 	}
 	if (nt > 0) {
 		print "## Targets\n"
