@@ -37,6 +37,9 @@ function commas(x,    s) {
 		sub(/[0-9][0-9][0-9]($|,)/, ",&", s)
 	return s
 }
+function ratio(x) {
+	return sprintf(x < 10 ? "%.3fx" : "%.0fx", x)
+}
 function fmt(x, unit) {
 	return unit == "ms" ? sprintf("%.1f", x) : commas(x)
 }
@@ -92,8 +95,8 @@ END {
 		for (j = 1; j <= nc[s]; j++) {
 			c = cont[s, j]; k = s SUBSEP c; m = med[s, c]
 			if (c == ref[s] || r == 0 || m == 0) vs = (c == ref[s] ? "(reference)" : "")
-			else if (unit[k] == "jobs/s") vs = sprintf("%.2fx", r / m)
-			else vs = sprintf("%.2fx", m / r)
+			else if (unit[k] == "jobs/s") vs = ratio(r / m)
+			else vs = ratio(m / r)
 			if (s == "startup") vs = sprintf("min %.1f, max %.1f", mn(k), mx(k))
 			printf "| %s | %s | %s | %d | %s |\n", c, fmt(m, unit[k]), unit[k], runs[k], vs
 		}
@@ -121,7 +124,7 @@ END {
 			if (t[4] == "ratio") {
 				b = med[t[5], t[6]]
 				if (a == "" || b == "" || b == 0) { printf "| %s | not measured | |\n", t[1]; continue }
-				printf "| %s | %.2fx | %s |\n", t[1], a / b, (a / b >= t[7]) ? "met" : "**missed**"
+				printf "| %s | %s | %s |\n", t[1], ratio(a / b), (a / b >= t[7]) ? "met" : "**missed**"
 			} else {
 				if (a == "") { printf "| %s | not measured | |\n", t[1]; continue }
 				u = unit[t[2] SUBSEP t[3]]
