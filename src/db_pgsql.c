@@ -324,19 +324,22 @@ pg_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct
 		goto lost;
 	PQsetnonblocking(pg, 0);
 
-	/* Results arrive in order: per statement, its result, a NULL, then the sync. */
+	/*
+	 * Results arrive in order: per statement, its result, a NULL, then the
+	 * sync.  The implicit transaction commits at the sync, so a statement
+	 * is done only once its sync is back: if the connection goes between
+	 * the two, it stays "not run" and is run again.
+	 */
 	for (i = 0; i < n; i++) {
+		int status;
+
 		res = PQgetResult(pg);
 		if (res == NULL)
 			goto lost;
-		st[i].status = take_result(c, res, st[i].out, &st[i].err);
-		st[i].done_at = now_mono();
+		status = take_result(c, res, st[i].out, &st[i].err);
 		PQclear(res);
-		if (st[i].status < 0 && st[i].err.lost) {
-			/* The session ended under it: not a failure of the statement. */
-			st[i].status = 1;
-			goto lost;
-		}
+		if (status < 0 && st[i].err.lost)
+			goto lost;	/* the session ended under it: not a failure of the statement */
 		PQclear(PQgetResult(pg));	/* the NULL that ends this query's results */
 		res = PQgetResult(pg);
 		if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
@@ -344,6 +347,8 @@ pg_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct
 			goto lost;
 		}
 		PQclear(res);
+		st[i].status = status;
+		st[i].done_at = now_mono();
 	}
 	if (!PQexitPipelineMode(pg))
 		goto lost;
