@@ -183,13 +183,15 @@ read_password(const char *path, char *err, size_t errlen)
 }
 
 int
-db_open(const struct cfg *cfg, struct db_conn **conn, char *err, size_t errlen)
+db_open(const struct cfg *cfg, const struct db_driver **drvp, struct db_conn **conn,
+    char *err, size_t errlen)
 {
 	const struct db_driver *drv = db_driver_load(cfg->driver, err, errlen);
 	struct db_err e = { 0 };
 	char *password = NULL;
 
 	*conn = NULL;
+	*drvp = drv;
 	if (drv == NULL)
 		return -1;
 	if (drv->connect == NULL)
@@ -221,11 +223,8 @@ db_open(const struct cfg *cfg, struct db_conn **conn, char *err, size_t errlen)
 }
 
 void
-db_close(const struct cfg *cfg, struct db_conn *conn)
+db_close(const struct db_driver *drv, struct db_conn *conn)
 {
-	char err[256];
-	const struct db_driver *drv = conn != NULL ? db_driver_load(cfg->driver, err, sizeof(err)) : NULL;
-
-	if (drv != NULL && drv->close != NULL)
+	if (conn != NULL && drv != NULL && drv->close != NULL)
 		drv->close(conn);
 }

@@ -86,13 +86,14 @@ const struct db_driver *db_driver_load(const char *name, char *err, size_t errle
 const char *db_driver_names(void);
 
 /*
- * The init hook: connect with the configured driver, then run every
- * [database] init statement in order.  On success *conn is the connection
- * (NULL for driver = none) and 0 is returned; on failure -1, with which
- * step failed and why in err.
+ * The init hook: load the configured driver, connect, then run every
+ * [database] init statement in order.  On success *drv is the driver,
+ * *conn the connection (NULL for driver = none) and 0 is returned; on
+ * failure -1, with which step failed and why in err.
  */
-int  db_open(const struct cfg *cfg, struct db_conn **conn, char *err, size_t errlen);
-void db_close(const struct cfg *cfg, struct db_conn *conn);
+int  db_open(const struct cfg *cfg, const struct db_driver **drv, struct db_conn **conn,
+	 char *err, size_t errlen);
+void db_close(const struct db_driver *drv, struct db_conn *conn);
 
 /*
  * Build a batch as one query string: begin, then each statement (its

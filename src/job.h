@@ -16,6 +16,7 @@
 
 struct cfg;
 struct db_conn;
+struct db_driver;
 
 /* Result flags, carried in MSG_RESULT. */
 #define JR_TIMEOUT	0x01	/* killed for running past job_timeout */
@@ -35,6 +36,7 @@ struct job_result {
 /* Everything a kind needs to run one job, filled in by the worker. */
 struct job_ctx {
 	const struct cfg	*cfg;
+	const struct db_driver	*drv;	/* the worker's driver, loaded by db_open */
 	struct db_conn		*db;
 	int			 slot;
 	uint64_t		 seq;
@@ -82,7 +84,7 @@ struct job_kind {
 	 * (batches, pipelining), filling each item's res and out.
 	 * group_max says how many the worker may hand over.
 	 */
-	size_t (*group_max)(const struct cfg *cfg);
+	size_t (*group_max)(const struct job_ctx *ctx);
 	void   (*run_group)(struct job_ctx *ctx, struct job_item *items, size_t n);
 	void (*fini)(struct job_ctx *ctx);
 	/* Optional: called when the worker has had no job for WRK_IDLE_CHECK seconds. */

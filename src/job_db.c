@@ -53,12 +53,12 @@ job_db_reconnect(struct job_ctx *ctx, const struct db_err *why)
 	char err[1024];
 
 	log_warnx("connection lost (%s); reconnecting", why->msg);
-	db_close(ctx->cfg, ctx->db);
+	db_close(ctx->drv, ctx->db);
 	ctx->db = NULL;
 	for (;;) {
 		if (pause_for(ctx, delay) < 0)
 			return -1;
-		if (db_open(ctx->cfg, &ctx->db, err, sizeof(err)) == 0) {
+		if (db_open(ctx->cfg, &ctx->drv, &ctx->db, err, sizeof(err)) == 0) {
 			log_warnx("reconnected");
 			return 0;
 		}

@@ -31,8 +31,6 @@
 #include "template.h"
 #include "util.h"
 
-static const struct db_driver *drv;
-
 static int
 rename_check(const struct cfg *cfg, int *line, char *msg, size_t msglen)
 {
@@ -53,7 +51,7 @@ rename_check(const struct cfg *cfg, int *line, char *msg, size_t msglen)
 static int
 prepare(struct job_ctx *ctx, struct db_err *e)
 {
-	return drv->prepare(ctx->db, ctx->cfg->lookup, e);
+	return ctx->drv->prepare(ctx->db, ctx->cfg->lookup, e);
 }
 
 static int
@@ -61,10 +59,7 @@ rename_init(struct job_ctx *ctx, char *err, size_t errlen)
 {
 	struct db_err e = { 0 };
 
-	drv = db_driver_load(ctx->cfg->driver, err, errlen);
-	if (drv == NULL)
-		return -1;
-	if (drv->prepare == NULL) {
+	if (ctx->drv->prepare == NULL) {
 		snprintf(err, errlen, "rename jobs need a database driver");
 		return -1;
 	}
@@ -90,7 +85,7 @@ lookup(struct job_ctx *ctx, const char *name, char **value)
 			snprintf(ctx->res.reason, sizeof(ctx->res.reason), "no database connection");
 			return -1;
 		}
-		int r = drv->lookup(ctx->db, name, value, &e);
+		int r = ctx->drv->lookup(ctx->db, name, value, &e);
 		if (r >= 0)
 			return r;
 		if (!e.lost) {

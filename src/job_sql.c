@@ -31,15 +31,10 @@
 
 #define PIPELINE_MAX	64
 
-static const struct db_driver *drv;
-
 static int
 sql_init(struct job_ctx *ctx, char *err, size_t errlen)
 {
-	drv = db_driver_load(ctx->cfg->driver, err, errlen);
-	if (drv == NULL)
-		return -1;
-	if (drv->exec == NULL) {
+	if (ctx->drv->exec == NULL) {
 		snprintf(err, errlen, "sql jobs need a database driver");
 		return -1;
 	}
@@ -47,12 +42,11 @@ sql_init(struct job_ctx *ctx, char *err, size_t errlen)
 }
 
 static size_t
-sql_group_max(const struct cfg *cfg)
+sql_group_max(const struct job_ctx *ctx)
 {
-	if (cfg->sql_batch > 1)
-		return (size_t)cfg->sql_batch;
-	/* drv is the worker's driver, loaded by sql_init. */
-	return cfg->sql_pipeline && drv != NULL && drv->exec_many != NULL ? PIPELINE_MAX : 1;
+	if (ctx->cfg->sql_batch > 1)
+		return (size_t)ctx->cfg->sql_batch;
+	return ctx->cfg->sql_pipeline && ctx->drv->exec_many != NULL ? PIPELINE_MAX : 1;
 }
 
 static void
@@ -89,7 +83,7 @@ run_alone(struct job_ctx *ctx, struct job_item *it)
 		}
 		memset(&e, 0, sizeof(e));
 		buf_reset(&it->out);
-		if (drv->exec(ctx->db, it->text, &it->out, &e) == 0)
+		if (ctx->drv->exec(ctx->db, it->text, &it->out, &e) == 0)
 			break;
 		if (!e.lost) {
 			set_failed(it, &e);
@@ -138,7 +132,7 @@ run_pipelined(struct job_ctx *ctx, struct job_item *items, size_t n)
 	struct db_stmt *st = make_stmts(items, n);
 	struct db_err e = { 0 };
 	double t0 = now_mono(), start = now_wall();
-	int rc = drv->exec_many(ctx->db, st, n, false, &e);
+	int rc = ctx->drv->exec_many(ctx->db, st, n, false, &e);
 
 	if (rc == 0 || rc < 0) {
 		double prev = t0;
@@ -167,21 +161,21 @@ run_pipelined(struct job_ctx *ctx, struct job_item *items, size_t n)
 static int
 run_tx(struct job_ctx *ctx, struct job_item *items, size_t n, struct db_err *e)
 {
-	if (drv->exec(ctx->db, drv->begin_sql, NULL, e) < 0)
+	if (ctx->drv->exec(ctx->db, ctx->drv->begin_sql, NULL, e) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		double t0 = now_mono();
 		items[i].res.start = now_wall();
-		if (drv->exec(ctx->db, items[i].text, &items[i].out, e) < 0)
+		if (ctx->drv->exec(ctx->db, items[i].text, &items[i].out, e) < 0)
 			goto rollback;
 		items[i].res.runtime = now_mono() - t0;
 	}
-	if (drv->exec(ctx->db, "COMMIT", NULL, e) == 0)
+	if (ctx->drv->exec(ctx->db, "COMMIT", NULL, e) == 0)
 		return 0;
 rollback:
 	if (!e->lost) {
 		struct db_err ignored;
-		drv->exec(ctx->db, "ROLLBACK", NULL, &ignored);
+		ctx->drv->exec(ctx->db, "ROLLBACK", NULL, &ignored);
 	}
 	return -1;
 }
@@ -196,10 +190,10 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 	struct db_err e = { 0 };
 	int rc = 1;
 
-	if (ctx->cfg->sql_pipeline && drv->exec_many != NULL) {
+	if (ctx->cfg->sql_pipeline && ctx->drv->exec_many != NULL) {
 		struct db_stmt *st = make_stmts(items, n);
 		double t0 = now_mono(), start = now_wall();
-		rc = drv->exec_many(ctx->db, st, n, true, &e);
+		rc = ctx->drv->exec_many(ctx->db, st, n, true, &e);
 		bool all = rc == 0;
 		for (size_t i = 0; all && i < n; i++)
 			all = st[i].status == 0;
@@ -250,7 +244,7 @@ sql_run_group(struct job_ctx *ctx, struct job_item *items, size_t n)
 	}
 	if (ctx->cfg->sql_batch > 1 && n > 1)
 		run_batch(ctx, items, n);
-	else if (n > 1 && drv->exec_many != NULL)
+	else if (n > 1 && ctx->drv->exec_many != NULL)
 		run_pipelined(ctx, items, n);
 	else
 		run_each(ctx, items, n);
@@ -266,7 +260,7 @@ sql_idle(struct job_ctx *ctx)
 {
 	struct db_err e = { .msg = "the server did not answer a liveness check" };
 
-	if (ctx->dry_run || ctx->db == NULL || drv->ping == NULL || drv->ping(ctx->db) == 0)
+	if (ctx->dry_run || ctx->db == NULL || ctx->drv->ping == NULL || ctx->drv->ping(ctx->db) == 0)
 		return;
 	if (job_db_reconnect(ctx, &e) < 0)
 		ctx->terminated = true;

@@ -49,7 +49,7 @@ wrk_exit(struct worker *w, int code)
 {
 	if (w->kind != NULL && w->kind->fini != NULL)
 		w->kind->fini(&w->ctx);
-	db_close(w->a->cfg, w->ctx.db);
+	db_close(w->ctx.drv, w->ctx.db);
 	close(w->ctx.out_fd);
 	close(w->ctx.err_fd);
 	close(w->sigfd);
@@ -291,7 +291,7 @@ run_group(struct worker *w)
 	static struct job_item *items;
 	static struct wjob **held;
 	static size_t cap;
-	size_t max = w->kind->group_max(w->a->cfg), n = 0;
+	size_t max = w->kind->group_max(&w->ctx), n = 0;
 
 	if (max > cap) {
 		items = xrealloc(items, max * sizeof(*items));
@@ -409,7 +409,7 @@ wrk_main(const struct wrk_args *a)
 		snprintf(err, sizeof(err), "cannot create an output scratch file: %s", strerror(errno));
 		goto initfail;
 	}
-	if (db_open(a->cfg, &w.ctx.db, err, sizeof(err)) < 0)
+	if (db_open(a->cfg, &w.ctx.drv, &w.ctx.db, err, sizeof(err)) < 0)
 		goto initfail;
 	if (w.kind->init != NULL && w.kind->init(&w.ctx, err, sizeof(err)) < 0)
 		goto initfail;
