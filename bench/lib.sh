@@ -18,20 +18,27 @@ record() {
 	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$OUT/results.tsv"
 }
 
-# rate SECTION CONTENDER JOBS COMMAND...: run the command (stdout to
-# $W/out, stderr to $W/err) and record JOBS per second of wall time.  A
+# measure JOBS COMMAND...: run the command (stdout to $W/out, stderr to
+# $W/err) and print JOBS per second of wall time; 1 if it failed.
+measure() {
+	local jobs=$1 t0 t1
+	shift
+	t0=$EPOCHREALTIME
+	"$@" >"$W/out" 2>"$W/err" || return 1
+	t1=$EPOCHREALTIME
+	awk -v n="$jobs" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }'
+}
+
+# rate SECTION CONTENDER JOBS COMMAND...: measure, and record the rate.  A
 # failing contender is reported and not recorded; the run goes on.
 rate() {
-	local section=$1 label=$2 jobs=$3 t0 t1 r
-	shift 3
-	t0=$EPOCHREALTIME
-	if ! "$@" >"$W/out" 2>"$W/err"; then
+	local section=$1 label=$2 r
+	shift 2
+	if ! r=$(measure "$@"); then
 		say "  $label FAILED:"
 		tail -n 5 "$W/err" | sed 's/^/      /'
 		return 1
 	fi
-	t1=$EPOCHREALTIME
-	r=$(awk -v n="$jobs" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')
 	record "$section" "$label" "$r" jobs/s
 	say "  $label: ${r%.*} jobs/s"
 }
@@ -73,8 +80,56 @@ per_statement_client() {	# per_statement_client DRIVER (reads statements on stdi
 	esac
 }
 
+# statements insert|select COUNT: the SQL workloads' statements, one per line.
+statements() {
+	case $1 in
+	insert) seq 1 "$2" | awk '{ printf "INSERT INTO bench (k, v) VALUES (%d, '\''payload-%d'\'');\n", $1, $1 }' ;;
+	select) seq 1 "$2" | awk '{ printf "SELECT v FROM lookup WHERE k = %d;\n", $1 }' ;;
+	esac
+}
+
+# pgbench_script insert|select KEYS [PER-TRANSACTION]: the same statement
+# with a random key, as a pgbench script; with PER-TRANSACTION, that many
+# of it between BEGIN and COMMIT.
+pgbench_script() {
+	local stmt
+	case $1 in
+	insert) stmt="INSERT INTO bench (k, v) VALUES (:k, 'payload-x');" ;;
+	select) stmt="SELECT v FROM lookup WHERE k = :k;" ;;
+	esac
+	printf '\\set k random(1, %d)\n' "$2"
+	if [ -n "${3:-}" ]; then
+		echo "BEGIN;"
+		for _ in $(seq 1 "$3"); do echo "$stmt"; done
+		echo "COMMIT;"
+	else
+		echo "$stmt"
+	fi
+}
+
+# pgbench_run CLIENTS TRANSACTIONS-EACH SCRIPT: pgbench, simple protocol.
+pgbench_run() {
+	pgbench -n -h "$MPW_PG_SOCKET" -p "$MPW_PG_PORT" -U mpw -c "$1" -j "$1" -t "$2" -M simple -f "$3" mpw
+}
+
+# slap QUERY COUNT: mariadb-slap running QUERY COUNT times on WORKERS connections.
+slap() {
+	mariadb-slap --no-defaults -S "$MPW_MY_SOCKET" -u mpw -pmpwpass --create-schema=mpw \
+		--concurrency="$WORKERS" --iterations=1 --number-of-queries="$2" --query="$1"
+}
+
 client_name() {
 	case $1 in postgresql) echo psql ;; mysql) echo mariadb ;; esac
+}
+
+# db_section DRIVER: the [database] section that reaches the bench's servers.
+db_section() {
+	printf '[database]\n'
+	case $1 in
+	postgresql) printf 'driver = postgresql\nsocket = %s\nport = %s\nuser = mpw\ndbname = mpw\n' "$MPW_PG_SOCKET" "$MPW_PG_PORT" ;;
+	mysql) printf 'driver = mysql\nsocket = %s\nuser = mpw\npassword = mpwpass\ndbname = mpw\n' "$MPW_MY_SOCKET" ;;
+	sqlite) printf 'driver = sqlite\npath = %s/bench.db\n' "$W" ;;
+	esac
 }
 
 # mpw_ini FILE WORKERS DRIVER JOBFILE [SQL-SECTION-LINES...]: a config for SQL jobs.
@@ -82,12 +137,8 @@ mpw_ini() {
 	local f=$1 n=$2 d=$3 jobs=$4
 	shift 4
 	{
-		printf '[pool]\nworkers = %s\n[jobs]\ntype = sql\nfile = %s\n[database]\n' "$n" "$jobs"
-		case $d in
-		postgresql) printf 'driver = postgresql\nsocket = %s\nport = %s\nuser = mpw\ndbname = mpw\n' "$MPW_PG_SOCKET" "$MPW_PG_PORT" ;;
-		mysql) printf 'driver = mysql\nsocket = %s\nuser = mpw\npassword = mpwpass\ndbname = mpw\n' "$MPW_MY_SOCKET" ;;
-		sqlite) printf 'driver = sqlite\npath = %s/bench.db\n' "$W" ;;
-		esac
+		printf '[pool]\nworkers = %s\n[jobs]\ntype = sql\nfile = %s\n' "$n" "$jobs"
+		db_section "$d"
 		printf '[sql]\n'
 		for l in "$@"; do echo "$l"; done
 	} > "$f"

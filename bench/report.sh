@@ -12,7 +12,7 @@ chart=${2:-}
 cat <<EOF
 # mpworker benchmark report
 
-Written by \`bench/run\` on $(date -u '+%Y-%m-%d %H:%M UTC'). Every contender ran in the same run on
+Written by \`bench/run\` on $(date -u -r "$out/results.tsv" '+%Y-%m-%d %H:%M UTC'). Every contender ran in the same run on
 the same throwaway servers, contenders alternating, and each figure is the
 median of the rounds it ran (the *runs* column). *mpworker vs it* is how
 many times better mpworker did: its rate over the contender's, or the
@@ -25,12 +25,7 @@ $(sed 's/^/- /' "$out/machine.txt")
 
 EOF
 
-gawk -F'\t' -v chart="$chart" '
-function median(key,    n, i, v) {
-	n = split(substr(vals[key], 2), v, " ")
-	asort(v)
-	return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-}
+gawk -F'\t' -v chart="$chart" -f "$(dirname "$0")/median.awk" -e '
 function commas(x,    s) {
 	s = sprintf("%d", x + 0.5)
 	while (s ~ /[0-9][0-9][0-9][0-9]/)
@@ -84,7 +79,7 @@ ARGIND == 3 {	# scaling.tsv: series, workers, rate
 END {
 	for (i = 1; i <= ns; i++) {
 		s = sections[i]
-		for (j = 1; j <= nc[s]; j++) med[s, cont[s, j]] = median(s SUBSEP cont[s, j])
+		for (j = 1; j <= nc[s]; j++) med[s, cont[s, j]] = median(vals[s SUBSEP cont[s, j]])
 	}
 	for (i = 1; i <= ns; i++) {
 		s = sections[i]
@@ -97,7 +92,7 @@ END {
 			if (c == ref[s] || r == 0 || m == 0) vs = (c == ref[s] ? "(reference)" : "")
 			else if (unit[k] == "jobs/s") vs = ratio(r / m)
 			else vs = ratio(m / r)
-			if (s == "startup") vs = sprintf("min %.1f, max %.1f", mn(k), mx(k))
+			if (s == "startup") { nv = sorted(vals[k], v); vs = sprintf("min %.1f, max %.1f", v[1], v[nv]) }
 			printf "| %s | %s | %s | %d | %s |\n", c, fmt(m, unit[k]), unit[k], runs[k], vs
 		}
 		print ""
@@ -134,6 +129,4 @@ END {
 		print ""
 	}
 }
-function mn(k,    n, v) { n = split(substr(vals[k], 2), v, " "); asort(v); return v[1] }
-function mx(k,    n, v) { n = split(substr(vals[k], 2), v, " "); asort(v); return v[n] }
 ' "$out/results.tsv" "$(dirname "$0")/targets.tsv" "$( [ -s "$out/scaling.tsv" ] && echo "$out/scaling.tsv" || echo /dev/null)"

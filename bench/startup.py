@@ -24,13 +24,7 @@ import tempfile
 import threading
 import time
 
-
-def children(pid):
-    kids = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-            kids += [int(p) for p in f.read().split()]
-    return kids
+from peak import children
 
 
 def main():

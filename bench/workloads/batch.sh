@@ -5,14 +5,12 @@
 
 w_batch() {
 	local d s c
-	[ -s "$W/insert.sql" ] || seq 1 "$N" | awk '{ printf "INSERT INTO bench (k, v) VALUES (%d, '\''payload-%d'\'');\n", $1, $1 }' > "$W/insert.sql"
-	awk '(NR - 1) % 100 == 0 { print "BEGIN;" } { print } NR % 100 == 0 { print "COMMIT;" }' "$W/insert.sql" > "$W/batch-tx.sql"
-	{ printf '\\set k random(1, %d)\nBEGIN;\n' "$N"
-	  for i in $(seq 1 100); do printf 'INSERT INTO bench (k, v) VALUES (:k, '\''payload-x'\'');\n'; done
-	  printf 'COMMIT;\n'; } > "$W/batch.pgbench"
+	statements insert "$N" > "$W/batch.sql"
+	awk '(NR - 1) % 100 == 0 { print "BEGIN;" } { print } NR % 100 == 0 { print "COMMIT;" }' "$W/batch.sql" > "$W/batch-tx.sql"
+	pgbench_script insert "$N" 100 > "$W/batch.pgbench"
 	for d in $(drivers); do
 		s=batch-$d
-		mpw_ini "$W/batch.ini" "$WORKERS" "$d" "$W/insert.sql" "batch = 100"
+		mpw_ini "$W/batch.ini" "$WORKERS" "$d" "$W/batch.sql" "batch = 100"
 		for rep in $(seq 1 "$REPS"); do
 			say "batch ($d), round $rep of $REPS: $N statements, 100 per transaction, $WORKERS connections"
 			for c in mpworker clients serial python; do
@@ -20,12 +18,11 @@ w_batch() {
 				case $d:$c in
 				*:mpworker) rate "$s" "mpworker -j$WORKERS, batch = 100" "$N" mpw -c "$W/batch.ini" ;;
 				postgresql:clients) rate "$s" "pgbench -c$WORKERS, 100 per transaction" "$N" \
-					pgbench -n -h "$MPW_PG_SOCKET" -p "$MPW_PG_PORT" -U mpw -c "$WORKERS" -j "$WORKERS" \
-					-t $((N / WORKERS / 100)) -M simple -f "$W/batch.pgbench" mpw ;;
+					pgbench_run "$WORKERS" $((N / WORKERS / 100)) "$W/batch.pgbench" ;;
 				mysql:clients) continue ;;
 				*:serial) rate "$s" "$(client_name "$d") < file, 100 per transaction" "$N" serial_client "$d" "$W/batch-tx.sql" ;;
 				*:python) rate "$s" "Python Pool($WORKERS), commit every 100" "$N" \
-					"$PY" "$BENCH/pool.py" "$d" "$WORKERS" "$W/insert.sql" 100 ;;
+					"$PY" "$BENCH/pool.py" "$d" "$WORKERS" "$W/batch.sql" 100 ;;
 				esac && insert_check "$d" "$N"
 			done
 		done

@@ -16,9 +16,9 @@ insert_check() {	# insert_check DRIVER ROWS
 
 w_insert() {
 	local d s c
-	seq 1 "$N" | awk '{ printf "INSERT INTO bench (k, v) VALUES (%d, '\''payload-%d'\'');\n", $1, $1 }' > "$W/insert.sql"
+	statements insert "$N" > "$W/insert.sql"
 	head -n "$SAMPLE" "$W/insert.sql" > "$W/insert-sample.sql"
-	printf '\\set k random(1, %d)\nINSERT INTO bench (k, v) VALUES (:k, '\''payload-x'\'');\n' "$N" > "$W/insert.pgbench"
+	pgbench_script insert "$N" > "$W/insert.pgbench"
 	for d in $(drivers); do
 		s=insert-$d
 		mpw_ini "$W/insert.ini" "$WORKERS" "$d" "$W/insert.sql"
@@ -29,12 +29,9 @@ w_insert() {
 				case $d:$c in
 				*:mpworker) rate "$s" "mpworker -j$WORKERS" "$N" mpw -c "$W/insert.ini" ;;
 				postgresql:clients) rate "$s" "pgbench -c$WORKERS" "$N" \
-					pgbench -n -h "$MPW_PG_SOCKET" -p "$MPW_PG_PORT" -U mpw -c "$WORKERS" -j "$WORKERS" \
-					-t $((N / WORKERS)) -M simple -f "$W/insert.pgbench" mpw ;;
+					pgbench_run "$WORKERS" $((N / WORKERS)) "$W/insert.pgbench" ;;
 				mysql:clients) rate "$s" "mariadb-slap --concurrency=$WORKERS" "$N" \
-					mariadb-slap --no-defaults -S "$MPW_MY_SOCKET" -u mpw -pmpwpass --create-schema=mpw \
-					--concurrency="$WORKERS" --iterations=1 --number-of-queries="$N" \
-					--query="INSERT INTO bench (k, v) VALUES (1, 'payload-x')" ;;
+					slap "INSERT INTO bench (k, v) VALUES (1, 'payload-x')" "$N" ;;
 				*:serial) rate "$s" "$(client_name "$d") < file (1 connection)" "$N" serial_client "$d" "$W/insert.sql" ;;
 				*:python) rate "$s" "Python Pool($WORKERS, initializer=connect)" "$N" \
 					"$PY" "$BENCH/pool.py" "$d" "$WORKERS" "$W/insert.sql" ;;

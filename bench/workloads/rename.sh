@@ -29,8 +29,8 @@ rename_dir() {	# rename_dir COUNT: a fresh $W/in with COUNT files to rename and 
 }
 
 rename_ini() {	# rename_ini WORKERS
-	printf '[pool]\nworkers = %s\n[jobs]\ntype = rename\n[rename]\ndirectory = %s/in\nextensions = .dat .csv\nlookup = SELECT lookup_name($1)\n[database]\ndriver = postgresql\nsocket = %s\nport = %s\nuser = mpw\ndbname = mpw\n' \
-		"$1" "$W" "$MPW_PG_SOCKET" "$MPW_PG_PORT" > "$W/rename.ini"
+	{ printf '[pool]\nworkers = %s\n[jobs]\ntype = rename\n[rename]\ndirectory = %s/in\nextensions = .dat .csv\nlookup = SELECT lookup_name($1)\n' "$1" "$W"
+	  db_section postgresql; } > "$W/rename.ini"
 }
 
 rename_run() {	# rename_run LABEL FILES COMMAND...

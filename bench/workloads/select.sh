@@ -14,9 +14,9 @@ select_setup() {
 
 w_select() {
 	local d s c
-	seq 1 "$N" | awk '{ printf "SELECT v FROM lookup WHERE k = %d;\n", $1 }' > "$W/select.sql"
+	statements select "$N" > "$W/select.sql"
 	head -n "$SAMPLE" "$W/select.sql" > "$W/select-sample.sql"
-	printf '\\set k random(1, %d)\nSELECT v FROM lookup WHERE k = :k;\n' "$N" > "$W/select.pgbench"
+	pgbench_script select "$N" > "$W/select.pgbench"
 	for d in $(drivers); do
 		s=select-$d
 		select_setup "$d"
@@ -35,12 +35,9 @@ w_select() {
 					expect "rows returned" "$(wc -l < "$W/out")" "$N" ;;
 				mysql:mpworker_pipe) ;;
 				postgresql:clients) rate "$s" "pgbench -c$WORKERS" "$N" \
-					pgbench -n -h "$MPW_PG_SOCKET" -p "$MPW_PG_PORT" -U mpw -c "$WORKERS" -j "$WORKERS" \
-					-t $((N / WORKERS)) -M simple -f "$W/select.pgbench" mpw ;;
+					pgbench_run "$WORKERS" $((N / WORKERS)) "$W/select.pgbench" ;;
 				mysql:clients) rate "$s" "mariadb-slap --concurrency=$WORKERS" "$N" \
-					mariadb-slap --no-defaults -S "$MPW_MY_SOCKET" -u mpw -pmpwpass --create-schema=mpw \
-					--concurrency="$WORKERS" --iterations=1 --number-of-queries="$N" \
-					--query="SELECT v FROM lookup WHERE k = 4242" ;;
+					slap "SELECT v FROM lookup WHERE k = 4242" "$N" ;;
 				*:serial) rate "$s" "$(client_name "$d") < file (1 connection)" "$N" serial_client "$d" "$W/select.sql" ;;
 				*:python) rate "$s" "Python Pool($WORKERS, initializer=connect)" "$N" \
 					"$PY" "$BENCH/pool.py" "$d" "$WORKERS" "$W/select.sql" ;;

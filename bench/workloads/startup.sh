@@ -4,13 +4,13 @@
 # being connected and ready for jobs (4 kills per round, 8 workers).
 
 w_startup() {
-	local n r rest
+	local n r
 	mkfifo "$W/startup.fifo" 2>/dev/null || true
 	for rep in $(seq 1 "$REPS"); do
 		for n in 8 32; do
 			say "startup, round $rep of $REPS: $n workers"
 			{ printf '[pool]\nworkers = %s\n[jobs]\ntype = sql\nfile = %s/startup.fifo\n' "$n" "$W"
-			  printf '[database]\ndriver = postgresql\nsocket = %s\nport = %s\nuser = mpw\ndbname = mpw\n' "$MPW_PG_SOCKET" "$MPW_PG_PORT"
+			  db_section postgresql
 			  printf 'init = SET application_name = %s\n' "'mpworker-bench'"; } > "$W/startup.ini"
 			"$PY" "$BENCH/startup.py" "$MPWORKER" "$W/startup.ini" $((n == 8 ? 4 : 0)) > "$W/startup.out" 2>"$W/err" ||
 				{ say "  startup FAILED"; tail -n 5 "$W/err"; continue; }
