@@ -362,12 +362,22 @@ fill(struct jobsrc *src)
 	return 1;
 }
 
-/* Hand out one line; jl->text points into the buffer until the next call. */
+/*
+ * Hand out one line; jl->text points into the buffer until the next call.
+ * A line longer than JOB_MAX_LEN is cut to its start and marked too long;
+ * a NUL byte is marked too, since everything past it would be lost to
+ * every consumer that reads the line as a C string.
+ */
 static void
 emit(struct jobsrc *src, struct jobline *jl, char *s, size_t len, bool too_long)
 {
 	if (len > 0 && s[len - 1] == '\r')
 		len--;
+	if (len > JOB_MAX_LEN) {
+		too_long = true;
+		len = 200;
+	}
+	jl->has_nul = memchr(s, '\0', len) != NULL;
 	s[len] = '\0';
 	jl->seq = ++src->seq;
 	jl->text = s;

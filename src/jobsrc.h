@@ -25,6 +25,7 @@ struct jobline {
 	const char	*text;		/* valid until the next jobsrc_next() */
 	size_t		 len;
 	bool		 too_long;	/* text holds only its start */
+	bool		 has_nul;	/* text holds a NUL byte: never run, it would run cut short */
 	bool		 watched;	/* reported by [rename] watch, not listed */
 };
 
