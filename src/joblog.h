@@ -35,9 +35,21 @@ struct joblog_entry {
  */
 struct joblog *joblog_open(const char *path, bool append, char *err, size_t errlen);
 void joblog_add(struct joblog *jl, const struct joblog_entry *e);
-/* Write what joblog_add() queued.  0, or -1 (logged) on a write error. */
+/*
+ * Write what joblog_add() queued, and fdatasync about once a second.  0,
+ * or -1 when a write or a sync failed (a full disk, an I/O error): the
+ * error is logged once, and what was not written stays queued for
+ * joblog_close() to try again.  After a failure it returns -1 at once.
+ */
 int  joblog_flush(struct joblog *jl);
-void joblog_close(struct joblog *jl);
+/* The error of a failed write or sync, or NULL. */
+const char *joblog_error(const struct joblog *jl);
+const char *joblog_path(const struct joblog *jl);
+/*
+ * Write what is left, sync and close.  Returns how many records could
+ * not be written (0 when all are in the file).
+ */
+uint64_t joblog_close(struct joblog *jl);
 /* The joblog's descriptor, for a forked child to close. */
 int  joblog_fd(const struct joblog *jl);
 

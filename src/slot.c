@@ -31,7 +31,7 @@
 #include "worker.h"
 
 static void slot_died(struct slot *s, int status);
-static void write_output(int fd, const char *p, size_t n);
+static int  write_output(int fd, const char *p, size_t n);
 
 
 void
@@ -163,6 +163,7 @@ slot_start(struct slot *s)
 	s->expect_exit = s->killed = false;
 	s->timed_out = 0;
 	s->cmd_pgid = 0;
+	s->output_lost = 0;
 	log_debug("worker %d started (pid %d)", s->id, (int)pid);
 	return 0;
 }
@@ -282,12 +283,12 @@ static void
 on_result(struct slot *s, const struct msg *m)
 {
 	struct job *j = s->inflight.head;
-	const struct msg_result *r = &m->u.result;
+	struct msg_result r = m->u.result;
 	char reason[700];
 
-	if (j == NULL || j->seq != r->seq) {
+	if (j == NULL || j->seq != r.seq) {
 		log_warnx("worker %d sent a result for job %" PRIu64 " it does not hold; replacing it",
-		    s->id, r->seq);
+		    s->id, r.seq);
 		kill(s->pid, SIGKILL);
 		return;
 	}
@@ -297,7 +298,7 @@ on_result(struct slot *s, const struct msg *m)
 	s->cmd_pgid = 0;
 	if (sup.streaming == s)
 		sup.streaming = NULL;
-	update_window(r->runtime);
+	update_window(r.runtime);
 	/* The tail: the reason, then optionally a NUL and the command to log. */
 	size_t rlen = strnlen(m->tail, m->taillen);
 	snprintf(reason, sizeof(reason), "%.*s", (int)rlen, m->tail);
@@ -308,33 +309,57 @@ on_result(struct slot *s, const struct msg *m)
 		jobsrc_ignore(sup.src, to);
 		/* A dry run can foresee two files planned onto one name. */
 		if (sup.opt->dry_run && !strset_add(&sup.planned, to)) {
-			char line[PATH_MAX * 2 + 80];
-			int n = snprintf(line, sizeof(line), "%s -> %s (conflict: another file is planned onto this name)\n",
-			    from, to);
-			if (n > 0)
-				write_output(STDOUT_FILENO, line, strlen(line));
+			struct buf line = { 0 };
+			buf_printf(&line, "%s -> %s (conflict: another file is planned onto this name)\n", from, to);
+			if (s->output_lost == 0)
+				s->output_lost = write_output(STDOUT_FILENO, line.data, line.len);
+			buf_free(&line);
 		}
 		free(from);
 		free(to);
 	}
-	if (r->flags & JR_ABORTED) {
+	if (r.flags & JR_ABORTED) {
 		/* Killed because we are stopping: not an attempt, the job is still to do. */
+		s->output_lost = 0;
 		jq_push(&sup.retry, j);
 		return;
 	}
-	if (r->flags & JR_TIMEOUT) {
+	if (r.flags & JR_TIMEOUT) {
 		s->expect_exit = true;	/* the worker exits and is replaced */
 		s->timed_out = j->seq;
 	}
-	job_finished(j, r, reason);
+	if (s->output_lost != 0) {
+		/*
+		 * Its output is lost: no success anyone can rely on.  It
+		 * fails, unretried since we are stopping, and --resume-failed
+		 * runs it again once output can be written.
+		 */
+		r.exitval = 255;
+		snprintf(reason, sizeof(reason), "its output could not be written: %s", strerror(s->output_lost));
+		s->output_lost = 0;
+	}
+	job_finished(j, &r, reason);
 }
 
-static void
+/*
+ * Write job output to our own stdout or stderr.  0, or the errno of a
+ * failed write.  Once a write to a stream has failed, nothing more is
+ * written to it: what follows would be glued to a line cut short, and
+ * each job that had output for it fails instead (see on_result).
+ */
+static int
 write_output(int fd, const char *p, size_t n)
 {
+	static int broken[3];
+
+	if (broken[fd] != 0)
+		return broken[fd];
 	progress_clear();
-	if (write_all(fd, p, n) < 0 && errno != EPIPE)
-		log_warn("writing job output");
+	if (write_all(fd, p, n) == 0)
+		return 0;
+	broken[fd] = errno;
+	sup_cannot_record("job output", strerror(errno));
+	return broken[fd];
 }
 
 /* Handle every whole message in a worker's read buffer. */
@@ -371,8 +396,9 @@ slot_messages(struct slot *s)
 			 * read, so its output reaches ours as one block.
 			 */
 			sup.streaming = s;
-			write_output(m.u.output.stream == 2 ? STDERR_FILENO : STDOUT_FILENO,
-			    m.tail, m.taillen);
+			if (s->output_lost == 0)
+				s->output_lost = write_output(m.u.output.stream == 2 ? STDERR_FILENO :
+				    STDOUT_FILENO, m.tail, m.taillen);
 			break;
 		case MSG_RESULT:
 			on_result(s, &m);

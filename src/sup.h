@@ -78,6 +78,7 @@ struct slot {
 	bool		 expect_exit;	/* we asked it to go, or it timed a job out */
 	uint64_t	 timed_out;	/* the job it timed out, if any */
 	bool		 killed;	/* we sent SIGKILL for a job past its timeout */
+	int		 output_lost;	/* errno of a failed write of the job in hand's output */
 	bool		 disabled;	/* given up on: its init hook keeps failing */
 	int		 init_failures;
 	char		*init_err;
@@ -115,6 +116,7 @@ struct sup {
 	double			 kill_at;	/* when to SIGKILL them */
 	bool			 finishing;	/* no work left: workers are being retired */
 	int			 exit_code;	/* set when the run must end with it */
+	bool			 unrecorded;	/* the joblog or job output could not be written */
 	bool			 ever_ready;
 	bool			 notified_ready;
 	struct slot		*streaming;	/* the worker whose output is being written */
@@ -143,6 +145,12 @@ void slot_schedule(struct slot *s, bool crashed);
 bool want_workers(void);
 void reap(void);
 int  window_max(void);
+/*
+ * Results can no longer be recorded (what: "the joblog FILE" or "job
+ * output", error: why): take no new jobs, let those in hand finish, and end with
+ * MPW_EXIT_UNRECORDED.
+ */
+void sup_cannot_record(const char *what, const char *error);
 /* An attempt ended: log it, and finish the job or queue it again.  Takes j. */
 void job_finished(struct job *j, const struct msg_result *r, const char *reason);
 

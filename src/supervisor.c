@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -129,11 +130,16 @@ fill_pending(void)
 		j->len = jl.len;
 		memcpy(j->text, jl.text, jl.len);
 		j->text[jl.len] = '\0';
-		if (j->too_long) {
+		if (j->too_long || jl.has_nul) {
+			/* Never run a line cut short: it fails, and retrying cannot help. */
 			struct msg_result res = { .seq = j->seq, .start = now_wall(), .exitval = 255 };
-			char why[64];
-			snprintf(why, sizeof(why), "the job line is longer than %u bytes", JOB_MAX_LEN);
-			j->attempt = (unsigned)sup.cfg->retries;	/* no point retrying */
+			char why[96];
+			if (j->too_long)
+				snprintf(why, sizeof(why), "the job line is longer than %u bytes; not run", JOB_MAX_LEN);
+			else
+				snprintf(why, sizeof(why), "the job line holds a NUL byte at offset %zu; not run",
+				    strlen(j->text));
+			j->attempt = (unsigned)sup.cfg->retries;
 			job_finished(j, &res, why);
 			continue;
 		}
@@ -246,6 +252,18 @@ begin_stop(int how, const char *why)
 			log_warnx("%s: stopping now", why);
 		sup.term_at = now;
 	}
+}
+
+void
+sup_cannot_record(const char *what, const char *error)
+{
+	char why[PATH_MAX + 64];
+
+	if (sup.unrecorded)
+		return;
+	sup.unrecorded = true;
+	snprintf(why, sizeof(why), "cannot write %s (%s)", what, error);
+	begin_stop(1, why);
 }
 
 static void
@@ -477,6 +495,16 @@ poll_timeout(double now)
 	return next <= now ? 0 : (int)ceil((next - now) * 1000);
 }
 
+static void
+record_flush(void)
+{
+	if (sup.joblog != NULL && joblog_flush(sup.joblog) < 0 && !sup.unrecorded) {
+		char what[PATH_MAX + 16];
+		snprintf(what, sizeof(what), "the joblog %s", joblog_path(sup.joblog));
+		sup_cannot_record(what, joblog_error(sup.joblog));
+	}
+}
+
 static int
 run_loop(void)
 {
@@ -501,8 +529,7 @@ run_loop(void)
 		dispatch();
 		check_finished();
 		flush_slots();
-		if (sup.joblog != NULL)
-			joblog_flush(sup.joblog);
+		record_flush();
 		notify(now);
 		draw_progress(false);
 		if ((sup.finishing || sup.stopping) && live_workers() == 0)
@@ -585,6 +612,34 @@ report(double wall)
 	fprintf(stderr, "%s\n", line);
 }
 
+/*
+ * Close the joblog, writing what is still queued.  Records that cannot be
+ * written are results nobody will know of: say how many, since a --resume
+ * would run those jobs again.
+ */
+static void
+close_joblog(void)
+{
+	char *path, *error;
+	uint64_t lost;
+
+	if (sup.joblog == NULL)
+		return;
+	path = xstrdup(joblog_path(sup.joblog));
+	error = joblog_error(sup.joblog) ? xstrdup(joblog_error(sup.joblog)) : NULL;
+	lost = joblog_close(sup.joblog);
+	sup.joblog = NULL;
+	if (lost > 0) {
+		log_errorx("joblog %s: %" PRIu64 " results could not be written (%s); "
+		    "a --resume would run those jobs again", path, lost, error ? error : "write failed");
+		sup.unrecorded = true;
+	} else if (error != NULL) {
+		log_warnx("joblog %s: every result was written in the end, after: %s", path, error);
+	}
+	free(path);
+	free(error);
+}
+
 static int
 setup(char *err, size_t errlen)
 {
@@ -642,7 +697,7 @@ teardown(void)
 	jq_free(&sup.pending);
 	jq_free(&sup.retry);
 	jobsrc_close(sup.src);
-	joblog_close(sup.joblog);
+	close_joblog();
 	seqset_free(sup.skip);
 	strset_free(&sup.planned);
 	if (sup.sigfd >= 0)
@@ -673,13 +728,14 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 	set_workers((int)cfg->workers);
 	run_loop();
 	reap();
-	if (sup.joblog != NULL)
-		joblog_flush(sup.joblog);
 	sdn_send("STOPPING=1");
+	close_joblog();
 	report(now_mono() - sup.started_mono);
 
 	if (sup.exit_code != 0)
 		code = sup.exit_code;
+	else if (sup.unrecorded)
+		code = MPW_EXIT_UNRECORDED;
 	else if (sup.stopping && jobs_left())
 		code = MPW_EXIT_INTERRUPTED;
 	else

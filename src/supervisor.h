@@ -19,6 +19,7 @@ enum mpw_exit {
 	MPW_EXIT_USAGE = 2,		/* usage or configuration error: nothing ran */
 	MPW_EXIT_INIT = 3,		/* workers could not start (the init hook failed) */
 	MPW_EXIT_INTERRUPTED = 4,	/* stopped by a signal with jobs left: --resume continues */
+	MPW_EXIT_UNRECORDED = 5,	/* the joblog or job output could not be written: stopped */
 };
 
 struct sup_opts {
