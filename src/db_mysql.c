@@ -70,6 +70,12 @@ my_connect(const struct cfg *cfg, const char *password, struct db_err *err)
 		mysql_close(my);
 		return NULL;
 	}
+	/*
+	 * Connector/C opens its socket without close-on-exec: a command a
+	 * worker runs would inherit the connection.
+	 */
+	if ((int)mysql_get_socket(my) >= 0)
+		fd_set_cloexec((int)mysql_get_socket(my));
 	struct db_conn *c = xcalloc(1, sizeof(*c));
 	c->my = my;
 	return c;

@@ -14,6 +14,14 @@ esac
 run_mpw -c init.ini
 expect_eq "init hook: every job sees its effect" "$(sort -u out)" "$want"
 
+# A command run by a worker that holds a connection inherits none of its
+# descriptors (the database socket above all): it has the ones mpworker
+# was started with, as ls run here has.
+{ printf '[pool]\nworkers = 1\n[jobs]\ntype = command\njob = ls /proc/self/fd\n'; db_section; } > fds.ini
+run_mpw -c fds.ini
+expect_eq "a command inherits no descriptor of its worker ($DRIVER)" "$(sort -n out | tr '\n' ' ')" \
+	"$(ls /proc/self/fd | sort -n | tr '\n' ' ')"
+
 # The driver is loaded by workers only: the supervisor never maps it.
 mkfifo maps.fifo
 { printf '[pool]\nworkers = 2\njoblog = maps.joblog\n[jobs]\ntype = sql\nfile = maps.fifo\n'; db_section; } > maps.ini
