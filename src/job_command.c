@@ -43,16 +43,19 @@ build_command(struct job_ctx *ctx)
  * The child waits on the go pipe until the worker has told the parent its
  * process group, so that the parent can kill the command should the
  * worker die at any moment after this; if the worker dies first, the
- * pipe reads end of file and the command never runs.
+ * pipe reads end of file and the command never runs.  That needs the
+ * worker to be the only holder of the write end: the child closes its
+ * own copy first, or it would wait for itself forever.
  */
 static void __attribute__((noreturn))
-exec_child(struct job_ctx *ctx, const char *shell, int go)
+exec_child(struct job_ctx *ctx, const char *shell, const int go[2])
 {
 	sigset_t none;
 	char c;
 
+	close(go[1]);
 	setpgid(0, 0);
-	if (read(go, &c, 1) != 1)
+	if (read(go[0], &c, 1) != 1)
 		_exit(127);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
@@ -96,7 +99,7 @@ wait_child(struct job_ctx *ctx, pid_t pid, double deadline)
 			kill_at = now + 3600;
 		}
 		double until = kill_at > 0 ? kill_at : deadline;
-		int timeout = until > 0 ? (int)((until - now) * 1000) + 1 : -1;
+		int timeout = until > 0 ? poll_ms(until - now) : -1;
 		struct pollfd pfd = { .fd = ctx->sigfd, .events = POLLIN };
 		if (poll(&pfd, 1, timeout) > 0) {
 			struct signalfd_siginfo si;
@@ -146,7 +149,7 @@ command_run(struct job_ctx *ctx)
 		return;
 	}
 	if (pid == 0)
-		exec_child(ctx, shell, go[0]);
+		exec_child(ctx, shell, go);
 	close(go[0]);
 	setpgid(pid, pid);	/* as the child does: whichever runs first wins */
 	ctx->spawned(ctx, pid);

@@ -492,7 +492,7 @@ poll_timeout(double now)
 		next = fmin(next, now + 0.2);
 	if (sdn_watchdog_interval() > 0)
 		next = fmin(next, sup.next_watchdog);
-	return next <= now ? 0 : (int)ceil((next - now) * 1000);
+	return poll_ms(next - now);
 }
 
 static void

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,16 @@ fd_set_nonblock(int fd)
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -1;
 	return 0;
+}
+
+int
+poll_ms(double seconds)
+{
+	if (!(seconds > 0))
+		return 0;
+	if (seconds >= 3600)
+		return 3600 * 1000;
+	return (int)ceil(seconds * 1000);
 }
 
 int

@@ -61,6 +61,13 @@ void strset_free(struct strset *set);
 double now_mono(void);
 double now_wall(void);
 
+/*
+ * A poll(2) timeout for a wait of the given seconds: rounded up, and at
+ * most an hour (the caller looks at its clock again and waits on), since
+ * a long job_timeout in milliseconds would overflow an int.
+ */
+int poll_ms(double seconds);
+
 int fd_set_cloexec(int fd);
 int fd_set_nonblock(int fd);
 /* write(2) all of it, retrying on EINTR; -1 with errno on failure. */

@@ -86,4 +86,10 @@ expect_grep "a bad Exitval is refused" "bad.joblog:2: not a joblog record: its E
 run_mpw -c bad.ini --resume
 expect_grep "a short line is refused" "bad.joblog:2: not a joblog record: fewer than 9" err
 
+# The longest job_timeout the config allows (1e9 s, past what an int of
+# milliseconds holds) is a timeout like any other, not an overflow.
+printf '[pool]\nworkers = 1\njob_timeout = 1000000000\n[jobs]\njob = sleep 0.1\njob = true\n' > longto.ini
+run_mpw -c longto.ini
+expect_eq "a job_timeout of 1e9 s runs the jobs" "$rc" 0
+
 finish
