@@ -119,13 +119,11 @@ main(int argc, char **argv)
 		fputs(err, stderr);
 		return MPW_EXIT_USAGE;
 	}
-	if (workers != NULL && cfg_set(cfg, "pool", "workers", workers, err, sizeof(err)) < 0) {
+	opts.workers = workers;
+	opts.joblog = joblog;
+	if (sup_apply_overrides(cfg, &opts, err, sizeof(err)) < 0) {
 		cfg_free(cfg);
-		usage_error("-j: %s", err);
-	}
-	if (joblog != NULL && cfg_set(cfg, "pool", "joblog", joblog, err, sizeof(err)) < 0) {
-		cfg_free(cfg);
-		usage_error("--joblog: %s", err);
+		usage_error("%s", err);
 	}
 	if (check) {
 		cfg_print(cfg, stdout);

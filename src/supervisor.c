@@ -317,8 +317,21 @@ set_workers(int n)
 	}
 }
 
+int
+sup_apply_overrides(struct cfg *cfg, const struct sup_opts *opts, char *err, size_t errlen)
+{
+	char msg[512];
+
+	if (opts->workers != NULL && cfg_set(cfg, "pool", "workers", opts->workers, msg, sizeof(msg)) < 0)
+		return snprintf(err, errlen, "-j: %s", msg), -1;
+	if (opts->joblog != NULL && cfg_set(cfg, "pool", "joblog", opts->joblog, msg, sizeof(msg)) < 0)
+		return snprintf(err, errlen, "--joblog: %s", msg), -1;
+	return 0;
+}
+
 /*
- * SIGHUP in service mode: load the INI again; if it is valid, new workers
+ * SIGHUP in service mode: load the INI again, with the command line's
+ * overrides; if it is valid, new workers
  * start with it and the old ones are retired as they go idle.  The job
  * source keeps its settings until restart.
  */
@@ -334,6 +347,10 @@ reload(void)
 	}
 	sdn_send("RELOADING=1");
 	n = cfg_load(sup.cfg->path, err, sizeof(err));
+	if (n != NULL && sup_apply_overrides(n, sup.opt, err, sizeof(err)) < 0) {
+		cfg_free(n);
+		n = NULL;
+	}
 	if (n == NULL) {
 		log_warnx("reload failed; still running the old configuration:\n%s", err);
 		sdn_send("READY=1");

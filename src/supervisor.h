@@ -29,7 +29,16 @@ struct sup_opts {
 	bool service;
 	bool progress;
 	bool report;		/* the end-of-run report on stderr */
+	const char *workers;	/* -j: overrides [pool] workers, on reload too */
+	const char *joblog;	/* --joblog: overrides [pool] joblog, on reload too */
 };
+
+/*
+ * Apply the command line's overrides to a config just loaded.  0, or -1
+ * with err.
+ */
+struct cfg;
+int sup_apply_overrides(struct cfg *cfg, const struct sup_opts *opts, char *err, size_t errlen);
 
 /*
  * Run every job of cfg (one-shot), or serve until stopped (service).

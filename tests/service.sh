@@ -54,6 +54,18 @@ check "jobs run after the reload" wait_for 10 test -e four
 kill -TERM $mpw
 wait $mpw; rc=$?
 expect_eq "SIGTERM stops the service with exit 0" "$rc" 0
+
 check "STOPPING=1 was sent" grep -q "^STOPPING=1" notify.log
 expect_eq "the joblog has the four jobs" "$(joblog_ok svc.joblog | wc -l)" 4
+# -j overrides [pool] workers across a reload too.
+"$MPWORKER" --service -j 4 -c svc.ini >j.out 2>j.err &
+jmpw=$!
+four_workers() { [ "$(pgrep -P $jmpw | wc -l)" -eq 4 ]; }
+check "-j 4 starts four workers" wait_for 5 four_workers
+kill -HUP $jmpw
+check "the reload is logged" wait_for 5 grep -q "reloaded .*: 4 workers" j.err
+sleep 0.3
+check "-j 4 still holds after the reload" four_workers
+kill -TERM $jmpw
+wait $jmpw
 finish
