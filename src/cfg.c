@@ -41,6 +41,13 @@ static const char *const types[] = { "sql", "rename", "command", NULL };
 static const char *const on_missing[] = { "skip", "fail", NULL };
 
 #define O(f) offsetof(struct cfg, f)
+
+/* The longest line, newline not counted, that inih reads whole. */
+#if HAVE_DECL_INI_MAX_LINE && HAVE_DECL_INI_ALLOW_REALLOC
+#define INI_LINE_MAX	(1u << 20)
+#else
+#define INI_LINE_MAX	((unsigned)INI_MAX_LINE - 2)
+#endif
 static const struct cfg_key keys[] = {
 	{ "pool", "workers",             T_INT,      O(workers), NULL, NULL, 1, 4096, 0 },
 	{ "pool", "max_jobs_per_worker", T_INT,      O(max_jobs_per_worker), "0", NULL, 0, LONG_MAX, 0 },
@@ -483,6 +490,31 @@ warn_readable_secret(const struct cfg *cfg, FILE *f)
 		    " use password_file, or chmod 600", cfg->path);
 }
 
+/*
+ * What inih cannot see: a NUL byte (it reads lines as C strings, so the
+ * rest of the line would be dropped) and a line longer than its buffer
+ * (whose tail it would parse as a line of its own).  Each is an error at
+ * its line; the file is rewound for the parser.
+ */
+static void
+prescan(struct parse *p)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int lineno = 0;
+
+	while ((n = getline(&line, &cap, p->f)) > 0) {
+		lineno++;
+		if (memchr(line, '\0', (size_t)n) != NULL)
+			perr(p, lineno, "the line holds a NUL byte");
+		else if ((size_t)n - (line[n - 1] == '\n') > INI_LINE_MAX)
+			perr(p, lineno, "the line is longer than %u bytes", INI_LINE_MAX);
+	}
+	free(line);
+	rewind(p->f);
+}
+
 struct cfg *
 cfg_load(const char *path, char *err, size_t errlen)
 {
@@ -506,9 +538,10 @@ cfg_load(const char *path, char *err, size_t errlen)
 	/* SQL statements make long lines: let inih's line buffer grow. */
 	ini_use_stack = false;
 	ini_allow_realloc = true;
-	ini_max_line = 1 << 20;
+	ini_max_line = INI_LINE_MAX + 2;
 #endif
-	rc = ini_parse_stream(read_ini_line, &p, on_ini_key, &p);
+	prescan(&p);
+	rc = p.errors > 0 ? 0 : ini_parse_stream(read_ini_line, &p, on_ini_key, &p);
 	if (rc > 0 && p.errors == 0)
 		perr(&p, rc, "syntax error: expected [section], key = value, or a comment");
 	else if (rc < 0 && p.errors == 0)

@@ -27,6 +27,17 @@ bad 3 "\[jobs\] type: 'sqlite' is not one of"
 printf '[jobs]\njob = touch ran\nthis line is wrong\n' > c.ini
 bad 3 "syntax error"
 
+# What inih would silently cut: a NUL byte, and a line past its 1 MiB buffer,
+# whose tail it would read as a line of its own.
+printf '[jobs]\njob = touch ran\njob = echo one\000; touch ran\n' > c.ini
+bad 3 "the line holds a NUL byte"
+{ printf '[jobs]\njob = echo '; head -c 1048576 /dev/zero | tr '\0' x; printf 'job = touch ran\n'; } > c.ini
+bad 2 "the line is longer than 1048576 bytes"
+{ printf '[jobs]\njob = true '; head -c 1048565 /dev/zero | tr '\0' x; printf '\n'; } > c.ini
+run_mpw -c c.ini
+expect_eq "a line of exactly 1 MiB is read whole" "$rc" 1
+expect_grep "(and its job is too long to run)" "job 1 failed: the job line is longer than" err
+
 printf '[jobs]\nfile = missing-jobs.txt\n' > c.ini
 run_mpw -c c.ini
 expect_eq "a missing jobs file exits 2" "$rc" 2
