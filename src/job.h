@@ -53,6 +53,14 @@ struct job_ctx {
 	struct buf		 detail;	/* what the joblog records as the command, if not the job */
 	/* Called with the process group of a child the job started, or 0 when it ended. */
 	void			(*spawned)(struct job_ctx *ctx, pid_t pgid);
+	/*
+	 * Called, and sent to the parent at once, just before a rename: the
+	 * file's device and inode.  A retry of the job after the worker died
+	 * gets them back in has_intent, intent_dev and intent_ino.
+	 */
+	void			(*intent)(struct job_ctx *ctx, uint64_t dev, uint64_t ino);
+	bool			 has_intent;
+	uint64_t		 intent_dev, intent_ino;
 	bool			 terminated;	/* the worker got SIGTERM during the job */
 	struct job_result	 res;
 };

@@ -118,22 +118,52 @@ rename_unsafe(const char *name)
 }
 
 int
-rename_noreplace(const char *from, const char *to)
+rename_noreplace_at(int dirfd, const char *from, const char *to)
 {
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+	if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
 	/* No RENAME_NOREPLACE here: a hard link refuses to replace too. */
-	if (link(from, to) < 0)
+	if (linkat(dirfd, from, dirfd, to, 0) < 0)
 		return -1;
-	if (unlink(from) < 0) {
+	if (unlinkat(dirfd, from, 0) < 0) {
 		int saved = errno;
-		unlink(to);
+		unlinkat(dirfd, to, 0);
 		errno = saved;
 		return -1;
 	}
 	return 0;
+}
+
+int
+rename_open_dir(const char *path, size_t len, const char *root)
+{
+	char *dir = len == 0 ? xstrdup(".") : xstrndup(path, len);
+	size_t rl = root != NULL ? strlen(root) : 0;
+	int fd;
+
+	while (rl > 1 && root[rl - 1] == '/')
+		rl--;
+	if (root == NULL || strncmp(dir, root, rl) != 0 || (dir[rl] != '\0' && dir[rl] != '/')) {
+		fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		free(dir);
+		return fd;
+	}
+	/* Below the root, no component may be a symbolic link. */
+	char *root_dir = xstrndup(dir, rl);
+	fd = open(root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	free(root_dir);
+	char *save = NULL;
+	for (char *c = strtok_r(dir + rl, "/", &save); fd >= 0 && c != NULL; c = strtok_r(NULL, "/", &save)) {
+		int next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int saved = errno;
+		close(fd);
+		fd = next;
+		errno = saved;
+	}
+	free(dir);
+	return fd;
 }
 
 static void
@@ -148,39 +178,64 @@ static void
 log_rename(struct job_ctx *ctx, const char *from, const char *to)
 {
 	buf_addstr(&ctx->detail, "mv -n -- ");
-	tpl_quote(&ctx->detail, from, strlen(from));
+	tpl_quote_line(&ctx->detail, from, strlen(from));
 	buf_add(&ctx->detail, " ", 1);
-	tpl_quote(&ctx->detail, to, strlen(to));
+	tpl_quote_line(&ctx->detail, to, strlen(to));
+}
+
+/* The path of name in the directory of path. */
+static void
+sibling(struct buf *out, const char *path, const char *base, const char *name)
+{
+	buf_reset(out);
+	buf_add(out, path, (size_t)(base - path));
+	buf_addstr(out, name);
 }
 
 /*
  * A retry whose file is gone: if the worker that held the job died right
- * after renaming it, the file is there under its new name.  That attempt
- * did the work: record it as this one's, so that --undo covers it.
+ * after renaming it, the file is there under its new name.  It counts as
+ * done only when that is the very file the earlier attempt said it was
+ * renaming (the same inode), never an unrelated file that has the name.
+ * Then that attempt did the work: record it as this one's, so that --undo
+ * covers it.
  */
 static bool
-renamed_before(struct job_ctx *ctx, const char *path, const char *slash, const char *base)
+renamed_before(struct job_ctx *ctx, int dirfd, const char *path, const char *base)
 {
-	struct buf target = { 0 };
 	char *newname = NULL;
 	struct stat st;
 	bool done = false;
 
-	if (lookup(ctx, base, &newname) == 1 && rename_unsafe(newname) == NULL) {
-		if (slash != NULL)
-			buf_add(&target, path, (size_t)(slash - path + 1));
-		buf_addstr(&target, newname);
-		if (lstat(target.data, &st) == 0) {
-			log_rename(ctx, path, target.data);
-			done = true;
-		}
+	if (!ctx->has_intent)
+		return false;
+	if (lookup(ctx, base, &newname) == 1 && rename_unsafe(newname) == NULL &&
+	    fstatat(dirfd, newname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (uint64_t)st.st_dev == ctx->intent_dev && (uint64_t)st.st_ino == ctx->intent_ino) {
+		struct buf target = { 0 };
+		sibling(&target, path, base, newname);
+		log_rename(ctx, path, target.data);
+		buf_free(&target);
+		done = true;
 	}
 	ctx->res.reason[0] = '\0';
 	free(newname);
-	buf_free(&target);
 	return done;
 }
 
+/* Whether rename jobs come from scanning [rename] directory (or watching it). */
+static bool
+scanning(const struct cfg *cfg)
+{
+	return cfg->file == NULL && cfg->job.n == 0 && cfg->directory != NULL;
+}
+
+/*
+ * Every step works relative to the directory that holds the file, opened
+ * once: a directory on the path swapped for a symbolic link after the
+ * listing cannot send the rename elsewhere (below a scanned directory no
+ * component may be a link), and the file checked is the file renamed.
+ */
 static void
 rename_run(struct job_ctx *ctx)
 {
@@ -191,27 +246,45 @@ rename_run(struct job_ctx *ctx)
 	char *newname = NULL;
 	const char *why;
 	struct stat st;
+	int dirfd = rename_open_dir(path, slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path),
+	    scanning(ctx->cfg) ? ctx->cfg->directory : NULL);
 
-	if (lstat(path, &st) < 0) {
+	if (dirfd < 0) {
+		int e = errno;
+		if (e == ENOENT && ctx->watched)
+			ctx->res.flags |= JR_SKIPPED;
+		else
+			fail(ctx, "%s: cannot open its directory: %s", path,
+			    e == ELOOP || e == ENOTDIR ? "a directory on its path is now a symbolic link or no directory" :
+			    strerror(e));
+		goto out;
+	}
+	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		int e = errno;
 		/*
 		 * A watched arrival that is gone was handled already (it
 		 * arrived during the first listing) or moved on by whoever
 		 * dropped it: nothing to do.
 		 */
-		if (e == ENOENT && ctx->watched) {
+		if (e == ENOENT && ctx->watched)
 			ctx->res.flags |= JR_SKIPPED;
-			return;
-		}
-		if (e == ENOENT && ctx->attempt > 0 && renamed_before(ctx, path, slash, base))
-			return;
-		fail(ctx, "%s: %s", path, e == ENOENT ? "no such file (it vanished?)" : strerror(e));
-		return;
+		else if (!(e == ENOENT && ctx->attempt > 0 && renamed_before(ctx, dirfd, path, base)))
+			fail(ctx, "%s: %s", path, e == ENOENT ? "no such file (it vanished?)" : strerror(e));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		/* The scan passes over links and the like; an arrival too. */
+		if (ctx->watched)
+			ctx->res.flags |= JR_SKIPPED;
+		else
+			fail(ctx, "%s: not a regular file%s; not renamed", path,
+			    S_ISLNK(st.st_mode) ? " (a symbolic link)" : S_ISDIR(st.st_mode) ? " (a directory)" : "");
+		goto out;
 	}
 	int r = lookup(ctx, base, &newname);
 	if (r < 0) {
 		ctx->res.exitval = 1;
-		return;
+		goto out;
 	}
 	if (r == 0) {
 		if (strcmp(ctx->cfg->on_missing, "fail") == 0) {
@@ -221,38 +294,48 @@ rename_run(struct job_ctx *ctx)
 			if (ctx->dry_run)
 				buf_printf(&ctx->out, "%s (no mapping: skipped)\n", path);
 		}
-		return;
+		goto out;
 	}
 	if ((why = rename_unsafe(newname)) != NULL) {
 		fail(ctx, "unsafe new name, %s: refused to rename %s", why, path);
 		if (ctx->dry_run)
 			buf_printf(&ctx->out, "%s -> (unsafe new name: %s)\n", path, why);
-		free(newname);
-		return;
+		goto out;
 	}
-	if (slash != NULL)
-		buf_add(&target, path, (size_t)(slash - path + 1));
-	buf_addstr(&target, newname);
-	free(newname);
+	sibling(&target, path, base, newname);
 
 	if (ctx->dry_run) {
 		struct stat t;
 		buf_printf(&ctx->out, "%s -> %s%s\n", path, target.data,
-		    lstat(target.data, &t) == 0 ? " (conflict: the target exists)" : "");
+		    fstatat(dirfd, newname, &t, AT_SYMLINK_NOFOLLOW) == 0 ? " (conflict: the target exists)" : "");
 		/* So that the parent can see two files planned onto one name. */
 		log_rename(ctx, path, target.data);
-	} else if (strcmp(target.data, path) == 0) {
+	} else if (strcmp(newname, base) == 0) {
 		/* Already so named: nothing to do, and nothing to undo. */
-	} else if (rename_noreplace(path, target.data) < 0) {
-		int e = errno;
-		ctx->res.exitval = 1;
-		snprintf(ctx->res.reason, sizeof(ctx->res.reason), "%s -> %s: %s", path, target.data,
-		    e == EEXIST ? "the target exists; nothing was replaced" :
-		    e == ENOENT ? "no such file (it vanished?)" : strerror(e));
 	} else {
-		log_rename(ctx, path, target.data);
+		ctx->intent(ctx, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+		if (rename_noreplace_at(dirfd, base, newname) < 0) {
+			int e = errno;
+			ctx->res.exitval = 1;
+			snprintf(ctx->res.reason, sizeof(ctx->res.reason), "%s -> %s: %s", path, target.data,
+			    e == EEXIST ? "the target exists; nothing was replaced" :
+			    e == ENOENT ? "no such file (it vanished?)" : strerror(e));
+		} else {
+			log_rename(ctx, path, target.data);
+		}
 	}
+out:
+	/*
+	 * Whatever did not rename is logged as its quoted path: one line
+	 * whatever bytes the name holds, and never mistaken by --undo for
+	 * a rename, even when a file is named like one.
+	 */
+	if (ctx->detail.len == 0)
+		tpl_quote_line(&ctx->detail, path, strlen(path));
+	free(newname);
 	buf_free(&target);
+	if (dirfd >= 0)
+		close(dirfd);
 }
 
 const struct job_kind job_rename = {

@@ -20,6 +20,7 @@ static const struct {
 	[MSG_SPAWN]    = { "spawn",    sizeof(struct msg_spawn),  0 },
 	[MSG_OUTPUT]   = { "output",   sizeof(struct msg_output), 1 },
 	[MSG_RESULT]   = { "result",   sizeof(struct msg_result), 1 },
+	[MSG_INTENT]   = { "intent",   sizeof(struct msg_intent), 0 },
 };
 
 const char *

@@ -28,6 +28,7 @@ enum msg_type {
 	MSG_SPAWN,	/* struct msg_spawn: a child process started, or ended */
 	MSG_OUTPUT,	/* struct msg_output + bytes of a job's output */
 	MSG_RESULT,	/* struct msg_result + reason when failed */
+	MSG_INTENT,	/* struct msg_intent: the file a rename job is about to rename */
 	MSG_TYPE_MAX
 };
 
@@ -39,10 +40,22 @@ struct msg_hdr {
 struct msg_job {
 	uint64_t seq;
 	uint32_t attempt;
-	uint32_t flags;		/* MJ_WATCHED */
+	uint32_t flags;		/* MJ_WATCHED, MJ_INTENT */
+	uint64_t dev, ino;	/* with MJ_INTENT: the file an earlier attempt was renaming */
 };
 
 #define MJ_WATCHED	0x01	/* the job is a file [rename] watch reported */
+#define MJ_INTENT	0x02	/* an earlier attempt died while renaming dev, ino */
+
+/*
+ * Sent and flushed just before a rename job's rename(2), so that when the
+ * worker dies right after it, the retry can tell the file it renamed (the
+ * same inode under the new name) from an unrelated file of that name.
+ */
+struct msg_intent {
+	uint64_t seq;
+	uint64_t dev, ino;
+};
 
 struct msg_spawn {
 	uint64_t seq;
@@ -76,6 +89,7 @@ struct msg {
 		struct msg_spawn	spawn;
 		struct msg_output	output;
 		struct msg_result	result;
+		struct msg_intent	intent;
 	} u;
 	const char	*tail;
 	size_t		 taillen;

@@ -11,11 +11,21 @@
 const char *rename_unsafe(const char *name);
 
 /*
- * Rename from to to, never replacing an existing to: renameat2 with
- * RENAME_NOREPLACE, or link and unlink where that is not supported.
- * 0, or -1 with errno (EEXIST when to exists).
+ * Rename from to to, both names in the directory dirfd, never replacing
+ * an existing to: renameat2 with RENAME_NOREPLACE, or link and unlink
+ * where that is not supported.  0, or -1 with errno (EEXIST when to
+ * exists).
  */
-int rename_noreplace(const char *from, const char *to);
+int rename_noreplace_at(int dirfd, const char *from, const char *to);
+
+/*
+ * Open (O_PATH) the directory given by the first len bytes of path ("."
+ * when len is 0).  Where that directory is root or below it, root is
+ * opened as written and no component below it may be a symbolic link
+ * (ELOOP or ENOTDIR); otherwise the path is opened as written.  The
+ * descriptor, or -1 with errno.
+ */
+int rename_open_dir(const char *path, size_t len, const char *root);
 
 /*
  * Read back a rename as the joblog records it ("mv -n -- OLD NEW"): 0

@@ -388,6 +388,13 @@ slot_messages(struct slot *s)
 		case MSG_SPAWN:
 			s->cmd_pgid = m.u.spawn.pgid;
 			break;
+		case MSG_INTENT:
+			if (s->inflight.head != NULL && s->inflight.head->seq == m.u.intent.seq) {
+				s->inflight.head->has_intent = true;
+				s->inflight.head->intent_dev = m.u.intent.dev;
+				s->inflight.head->intent_ino = m.u.intent.ino;
+			}
+			break;
 		case MSG_OUTPUT:
 			if (s->inflight.head == NULL || s->inflight.head->seq != m.u.output.seq)
 				break;

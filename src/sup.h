@@ -48,6 +48,8 @@ struct job {
 	unsigned	 attempt;	/* 0 for the first */
 	bool		 too_long;
 	bool		 watched;	/* a file [rename] watch reported */
+	bool		 has_intent;	/* an attempt was about to rename this file: */
+	uint64_t	 intent_dev, intent_ino;
 	char		*logged;	/* the joblog's command for the last attempt, if not text */
 	size_t		 len;
 	char		 text[];

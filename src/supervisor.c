@@ -125,6 +125,7 @@ fill_pending(void)
 		j->seq = jl.seq;
 		j->attempt = 0;
 		j->logged = NULL;
+		j->has_intent = false;
 		j->watched = jl.watched;
 		j->too_long = jl.too_long;
 		j->len = jl.len;
@@ -168,7 +169,11 @@ slot_accepts(const struct slot *s, int window)
 static void
 send_job(struct slot *s, struct job *j)
 {
-	struct msg_job mj = { .seq = j->seq, .attempt = j->attempt, .flags = j->watched ? MJ_WATCHED : 0 };
+	struct msg_job mj = {
+		.seq = j->seq, .attempt = j->attempt,
+		.flags = (j->watched ? MJ_WATCHED : 0) | (j->has_intent ? MJ_INTENT : 0),
+		.dev = j->intent_dev, .ino = j->intent_ino,
+	};
 
 	if (s->inflight.n == 0)
 		s->head_since = now_mono();

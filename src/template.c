@@ -39,6 +39,71 @@ tpl_quote(struct buf *out, const char *s, size_t len)
 	buf_add(out, "'", 1);
 }
 
+void
+tpl_quote_line(struct buf *out, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			break;
+	if (i == len) {
+		tpl_quote(out, s, len);
+		return;
+	}
+	buf_add(out, "$'", 2);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\\' || c == '\'') {
+			buf_add(out, "\\", 1);
+			buf_add(out, &s[i], 1);
+		} else if (c < 0x20 || c == 0x7f) {
+			buf_printf(out, "\\%03o", c);
+		} else {
+			buf_add(out, &s[i], 1);
+		}
+	}
+	buf_add(out, "'", 1);
+}
+
+/* Read the body of a $'...' word after its opening quote: -1 when unterminated. */
+static int
+unquote_ansi(const char **p, struct buf *out)
+{
+	const char *s = *p;
+
+	for (;;) {
+		if (*s == '\0')
+			return -1;
+		if (*s == '\'') {
+			*p = s + 1;
+			return 0;
+		}
+		if (*s != '\\') {
+			buf_add(out, s++, 1);
+			continue;
+		}
+		s++;
+		if (*s >= '0' && *s <= '7') {
+			unsigned v = 0;
+			for (int k = 0; k < 3 && *s >= '0' && *s <= '7'; k++)
+				v = v * 8 + (unsigned)(*s++ - '0');
+			char c = (char)v;
+			buf_add(out, &c, 1);
+			continue;
+		}
+		const char *from = "abefnrtv", *to = "\a\b\033\f\n\r\t\v";
+		const char *k = *s != '\0' ? strchr(from, *s) : NULL;
+		if (k != NULL)
+			buf_add(out, &to[k - from], 1);
+		else if (*s == '\\' || *s == '\'' || *s == '"' || *s == '?')
+			buf_add(out, s, 1);
+		else
+			return -1;
+		s++;
+	}
+}
+
 /* Find field n (1-based) of line: whitespace-separated, like awk. */
 static int
 field(const char *line, size_t len, int n, const char **start, size_t *flen)
@@ -100,7 +165,11 @@ tpl_unquote(const char **p, struct buf *out)
 		s++;
 	buf_reset(out);
 	while (*s != '\0' && *s != ' ') {
-		if (*s == '\'') {
+		if (s[0] == '$' && s[1] == '\'') {
+			s += 2;
+			if (unquote_ansi(&s, out) < 0)
+				return -1;
+		} else if (*s == '\'') {
 			const char *end = strchr(s + 1, '\'');
 			if (end == NULL)
 				return -1;

@@ -19,9 +19,18 @@
 void tpl_quote(struct buf *out, const char *s, size_t len);
 
 /*
- * Read one word written by tpl_quote() (bare, or in single quotes with
- * '\'' for a quote) from *p, after any blanks, into out, and advance *p.
- * 0, or -1 when *p holds no such word.
+ * Like tpl_quote(), but a string holding a control character (a byte
+ * below 0x20, or 0x7f) is written in the $'...' form of bash and
+ * POSIX.1-2024, with such bytes as octal escapes: the result is one line
+ * of printable text that gives back every byte.  For records (the
+ * joblog), not for sh -c, since dash does not read $'...'.
+ */
+void tpl_quote_line(struct buf *out, const char *s, size_t len);
+
+/*
+ * Read one word written by tpl_quote() or tpl_quote_line() (bare, in
+ * single quotes with '\'' for a quote, or in $'...') from *p, after any
+ * blanks, into out, and advance *p.  0, or -1 when *p holds no such word.
  */
 int  tpl_unquote(const char **p, struct buf *out);
 

@@ -28,6 +28,7 @@ struct wjob {
 	uint64_t	 seq;
 	uint32_t	 attempt;
 	uint32_t	 flags;
+	uint64_t	 dev, ino;	/* with MJ_INTENT */
 	size_t		 len;
 	char		 text[];
 };
@@ -98,6 +99,8 @@ take_messages(struct worker *w)
 			j->seq = m.u.job.seq;
 			j->attempt = m.u.job.attempt;
 			j->flags = m.u.job.flags;
+			j->dev = m.u.job.dev;
+			j->ino = m.u.job.ino;
 			j->len = m.taillen;
 			memcpy(j->text, m.tail, m.taillen);
 			j->text[m.taillen] = '\0';
@@ -186,6 +189,16 @@ report_spawn(struct job_ctx *ctx, pid_t pgid)
 	send_out(w);
 }
 
+static void
+report_intent(struct job_ctx *ctx, uint64_t dev, uint64_t ino)
+{
+	struct worker *w = (struct worker *)((char *)ctx - offsetof(struct worker, ctx));
+	struct msg_intent in = { .seq = ctx->seq, .dev = dev, .ino = ino };
+
+	msg_put(&w->out, MSG_INTENT, &in, sizeof(in), NULL, 0);
+	send_out(w);
+}
+
 /* Queue bytes of a job's output as MSG_OUTPUT pieces, sending when much is queued. */
 static void
 put_output(struct worker *w, uint64_t seq, uint32_t stream, const char *data, size_t len)
@@ -262,6 +275,9 @@ run_one(struct worker *w, struct wjob *j)
 	ctx->seq = j->seq;
 	ctx->attempt = j->attempt;
 	ctx->watched = (j->flags & MJ_WATCHED) != 0;
+	ctx->has_intent = (j->flags & MJ_INTENT) != 0;
+	ctx->intent_dev = j->dev;
+	ctx->intent_ino = j->ino;
 	ctx->text = j->text;
 	ctx->len = j->len;
 	memset(&ctx->res, 0, sizeof(ctx->res));
@@ -403,6 +419,7 @@ wrk_main(const struct wrk_args *a)
 	w.ctx.dry_run = a->dry_run;
 	w.ctx.sigfd = w.sigfd;
 	w.ctx.spawned = report_spawn;
+	w.ctx.intent = report_intent;
 	w.ctx.out_fd = scratch_file();
 	w.ctx.err_fd = scratch_file();
 	if (w.ctx.out_fd < 0 || w.ctx.err_fd < 0) {

@@ -105,6 +105,42 @@ unquote_round_trips(void **state)
 	buf_free(&w);
 }
 
+/* tpl_quote_line() writes one printable line that gives back every byte. */
+static void
+quote_line_round_trips(void **state)
+{
+	const char *words[] = { "plain", "it's", "cr\rlf\n", "tab\there", "back\\slash'\r", "\x01\x7f\x1b[0m",
+	    "\xc3\xa9t\xc3\xa9\r" };
+	struct buf line = { 0 }, w = { 0 };
+	char all[255];
+	const char *p;
+
+	(void)state;
+	for (int c = 1; c < 256; c++)
+		all[c - 1] = (char)c;
+	for (size_t i = 0; i <= sizeof(words) / sizeof(words[0]); i++) {
+		const char *word = i < sizeof(words) / sizeof(words[0]) ? words[i] : all;
+		size_t len = i < sizeof(words) / sizeof(words[0]) ? strlen(words[i]) : sizeof(all);
+		buf_reset(&line);
+		tpl_quote_line(&line, word, len);
+		for (size_t k = 0; k < line.len; k++)
+			assert_true((unsigned char)line.data[k] >= 0x20 && line.data[k] != 0x7f);
+		buf_add(&line, " next", 5);
+		p = line.data;
+		assert_int_equal(tpl_unquote(&p, &w), 0);
+		assert_int_equal(w.len, len);
+		assert_memory_equal(w.data, word, len);
+		assert_int_equal(tpl_unquote(&p, &w), 0);
+		assert_string_equal(w.data, "next");
+	}
+	p = "$'unterminated";
+	assert_int_equal(tpl_unquote(&p, &w), -1);
+	p = "$'bad \\q escape'";
+	assert_int_equal(tpl_unquote(&p, &w), -1);
+	buf_free(&line);
+	buf_free(&w);
+}
+
 int
 main(void)
 {
@@ -114,6 +150,7 @@ main(void)
 		cmocka_unit_test(braces_that_are_not_placeholders),
 		cmocka_unit_test(fields_cannot_inject),
 		cmocka_unit_test(unquote_round_trips),
+		cmocka_unit_test(quote_line_round_trips),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
