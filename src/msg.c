@@ -21,6 +21,7 @@ static const struct {
 	[MSG_OUTPUT]   = { "output",   sizeof(struct msg_output), 1 },
 	[MSG_RESULT]   = { "result",   sizeof(struct msg_result), 1 },
 	[MSG_INTENT]   = { "intent",   sizeof(struct msg_intent), 0 },
+	[MSG_GROUP]    = { "group",    sizeof(struct msg_group),  0 },
 };
 
 const char *

@@ -29,6 +29,7 @@ enum msg_type {
 	MSG_OUTPUT,	/* struct msg_output + bytes of a job's output */
 	MSG_RESULT,	/* struct msg_result + reason when failed */
 	MSG_INTENT,	/* struct msg_intent: the file a rename job is about to rename */
+	MSG_GROUP,	/* struct msg_group: the worker runs its next n jobs together */
 	MSG_TYPE_MAX
 };
 
@@ -55,6 +56,17 @@ struct msg_job {
 struct msg_intent {
 	uint64_t seq;
 	uint64_t dev, ino;
+};
+
+/*
+ * Sent as a worker starts a group (a batch, a pipeline) of n jobs: their
+ * results come together at its end, so the parent allows the group n
+ * times job_timeout, not one.
+ */
+struct msg_group {
+	uint64_t seq;		/* the group's first job */
+	uint32_t n;
+	uint32_t pad;
 };
 
 struct msg_spawn {
@@ -90,6 +102,7 @@ struct msg {
 		struct msg_output	output;
 		struct msg_result	result;
 		struct msg_intent	intent;
+		struct msg_group	group;
 	} u;
 	const char	*tail;
 	size_t		 taillen;

@@ -164,6 +164,7 @@ slot_start(struct slot *s)
 	s->timed_out = 0;
 	s->cmd_pgid = 0;
 	s->output_lost = 0;
+	s->group_left = 0;
 	log_debug("worker %d started (pid %d)", s->id, (int)pid);
 	return 0;
 }
@@ -295,6 +296,8 @@ on_result(struct slot *s, const struct msg *m)
 	jq_pop(&s->inflight);
 	s->done++;
 	s->head_since = now_mono();
+	if (s->group_left > 0)
+		s->group_left--;
 	s->cmd_pgid = 0;
 	if (sup.streaming == s)
 		sup.streaming = NULL;
@@ -387,6 +390,12 @@ slot_messages(struct slot *s)
 			break;
 		case MSG_SPAWN:
 			s->cmd_pgid = m.u.spawn.pgid;
+			break;
+		case MSG_GROUP:
+			if (s->inflight.head != NULL && s->inflight.head->seq == m.u.group.seq) {
+				s->group_left = m.u.group.n;
+				s->head_since = now_mono();
+			}
 			break;
 		case MSG_INTENT:
 			if (s->inflight.head != NULL && s->inflight.head->seq == m.u.intent.seq) {

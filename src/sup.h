@@ -74,6 +74,7 @@ struct slot {
 	unsigned	 gen;		/* configuration generation it runs */
 	double		 forked_at;
 	double		 head_since;	/* when the job in hand started, about */
+	unsigned	 group_left;	/* results still to come of the group in hand */
 	double		 restart_at;	/* EMPTY: when to fork again; 0 = not wanted */
 	double		 backoff;
 	pid_t		 cmd_pgid;	/* process group of the command in hand */

@@ -422,6 +422,18 @@ start_due_workers(double now)
 	}
 }
 
+/*
+ * When a worker's job in hand has overrun job_timeout and the kill grace.
+ * A group's results come at its end, so it gets job_timeout per job.
+ */
+static double
+slot_deadline(const struct slot *s)
+{
+	double n = s->group_left > 1 ? s->group_left : 1;
+
+	return s->head_since + n * sup.cfg->job_timeout + TIMEOUT_GRACE;
+}
+
 /* Kill a worker whose job has overrun job_timeout and its own kill grace. */
 static void
 check_timeouts(double now)
@@ -432,7 +444,7 @@ check_timeouts(double now)
 		struct slot *s = sup.slots[i];
 		if (s->state == SLOT_EMPTY || s->killed || s->inflight.n == 0)
 			continue;
-		if (now >= s->head_since + sup.cfg->job_timeout + TIMEOUT_GRACE) {
+		if (now >= slot_deadline(s)) {
 			s->killed = true;
 			if (s->cmd_pgid > 0)
 				killpg(s->cmd_pgid, SIGKILL);
@@ -504,7 +516,7 @@ poll_timeout(double now)
 		if (s->state == SLOT_EMPTY && s->restart_at > 0)
 			next = fmin(next, s->restart_at);
 		if (s->state != SLOT_EMPTY && sup.cfg->job_timeout > 0 && s->inflight.n > 0 && !s->killed)
-			next = fmin(next, s->head_since + sup.cfg->job_timeout + TIMEOUT_GRACE);
+			next = fmin(next, slot_deadline(s));
 	}
 	if (sup.term_at > 0)
 		next = fmin(next, sup.term_at);

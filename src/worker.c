@@ -330,6 +330,11 @@ run_group(struct worker *w)
 	if (w->head == NULL)
 		w->tail = NULL;
 	log_debug("running %zu jobs as a group", n);
+	if (n > 1) {
+		struct msg_group g = { .seq = items[0].seq, .n = (uint32_t)n };
+		msg_put(&w->out, MSG_GROUP, &g, sizeof(g), NULL, 0);
+		send_out(w);
+	}
 	w->kind->run_group(&w->ctx, items, n);
 	for (size_t i = 0; i < n; i++) {
 		static const struct buf none;

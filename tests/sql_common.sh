@@ -149,5 +149,23 @@ run_mpw -c badinit.ini
 expect_eq "a failing init statement exits 3" "$rc" 3
 expect_grep "naming the statement" "init statement 1 \(SELECT \* FROM no_such_table_$$\) failed" err
 
+# job_timeout is per job, also in a batch: sixty 0.2 s statements with
+# batch = 50 and job_timeout = 0.25 all succeed, no worker killed, though
+# a batch of them takes far longer than the timeout and its grace.  Fast
+# statements first open the window, so that they go as whole batches.
+case $DRIVER in
+postgresql) nap="SELECT pg_sleep(0.2)" ;;
+mysql) nap="SELECT SLEEP(0.2)" ;;
+*) nap= ;;
+esac
+if [ -n "$nap" ]; then
+	{ seq 1 300 | sed 's/.*/SELECT &/'; for i in $(seq 1 60); do echo "$nap"; done; } > naps.sql
+	{ printf '[pool]\nworkers = 1\njob_timeout = 0.25\njoblog = naps.joblog\n[jobs]\ntype = sql\nfile = naps.sql\n[sql]\nbatch = 50\n'; db_section; } > naps.ini
+	run_mpw -c naps.ini
+	expect_eq "batches of statements each within job_timeout exit 0" "$rc" 0
+	expect_eq "all succeeded" "$(joblog_ok naps.joblog | wc -l)" 360
+	expect_no_grep "no worker was killed" "killed|timed out" err
+fi
+
 q "DROP TABLE $TBL"
 finish
