@@ -62,6 +62,11 @@ struct job_ctx {
 	bool			 has_intent;
 	uint64_t		 intent_dev, intent_ino;
 	bool			 terminated;	/* the worker got SIGTERM during the job */
+	/*
+	 * The job left processes behind that may still write to out_fd and
+	 * err_fd: the worker gives the next job files of its own.
+	 */
+	bool			 leftovers;
 	struct job_result	 res;
 };
 

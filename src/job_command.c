@@ -159,6 +159,9 @@ command_run(struct job_ctx *ctx)
 		deadline = now_mono() + ctx->cfg->job_timeout;
 	status = wait_child(ctx, pid, deadline);
 	ctx->spawned(ctx, 0);
+	/* Background processes of the command's still hold its output files. */
+	if (killpg(pid, 0) == 0)
+		ctx->leftovers = true;
 	if (status < 0) {
 		res->exitval = 255;
 		snprintf(res->reason, sizeof(res->reason), "lost the command: %s", strerror(errno));
@@ -182,6 +185,19 @@ command_run(struct job_ctx *ctx)
 	}
 }
 
+/* A template whose placeholders the shell would not read as plain words is refused. */
+static int
+command_check(const struct cfg *cfg, int *line, char *msg, size_t msglen)
+{
+	char why[400];
+
+	if (cfg->template == NULL || tpl_check(cfg->template, why, sizeof(why)) == NULL)
+		return 0;
+	*line = cfg_line(cfg, "command", "template");
+	snprintf(msg, msglen, "[command] template: %s", why);
+	return -1;
+}
+
 static void
 command_fini(struct job_ctx *ctx)
 {
@@ -192,6 +208,7 @@ command_fini(struct job_ctx *ctx)
 const struct job_kind job_command = {
 	.name = "command",
 	.needs_db = false,
+	.check = command_check,
 	.run = command_run,
 	.fini = command_fini,
 };

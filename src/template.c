@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "template.h"
@@ -104,6 +105,85 @@ unquote_ansi(const char **p, struct buf *out)
 	}
 }
 
+/* The length of the placeholder at p ({} or {1}..{9}), or 0. */
+static size_t
+placeholder(const char *p)
+{
+	if (p[0] == '{' && p[1] == '}')
+		return 2;
+	if (p[0] == '{' && p[1] >= '1' && p[1] <= '9' && p[2] == '}')
+		return 3;
+	return 0;
+}
+
+/*
+ * The shell's quoting state through a template, enough to tell where a
+ * placeholder stands.  Fed one character at a time (placeholders aside).
+ */
+enum qstate { Q_BARE, Q_SINGLE, Q_DOUBLE };
+
+struct lexer {
+	enum qstate	st;
+	bool		backquote;
+	bool		escaped;	/* the last character was an unquoted backslash */
+};
+
+static void
+lex(struct lexer *lx, char c)
+{
+	if (lx->escaped) {
+		lx->escaped = false;
+		return;
+	}
+	if (lx->st == Q_SINGLE) {
+		if (c == '\'')
+			lx->st = Q_BARE;
+	} else if (c == '\\') {
+		lx->escaped = true;
+	} else if (c == '\'' && lx->st == Q_BARE) {
+		lx->st = Q_SINGLE;
+	} else if (c == '"') {
+		lx->st = lx->st == Q_DOUBLE ? Q_BARE : Q_DOUBLE;
+	} else if (c == '`') {
+		lx->backquote = !lx->backquote;
+	}
+}
+
+const char *
+tpl_check(const char *tpl, char *msg, size_t msglen)
+{
+	struct lexer lx = { Q_BARE, false, false };
+
+	for (const char *p = tpl; *p != '\0'; p++) {
+		size_t n = lx.escaped ? 0 : placeholder(p);
+		if (n == 0) {
+			lex(&lx, *p);
+			continue;
+		}
+		const char *where = lx.st == Q_SINGLE ? "inside single quotes" :
+		    lx.backquote ? "inside backquotes" : p > tpl && p[-1] == '$' ? "right after a '$'" : NULL;
+		if (where != NULL) {
+			snprintf(msg, msglen, "%.*s is %s, where no quoting can keep the job line's text from "
+			    "being read as shell syntax; put it outside quotes or in double quotes",
+			    (int)n, p, where);
+			return msg;
+		}
+		p += n - 1;
+	}
+	return NULL;
+}
+
+/* Append s for the inside of double quotes: ", \, $ and ` escaped. */
+static void
+quote_in_double(struct buf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (strchr("\"\\$`", s[i]) != NULL && s[i] != '\0')
+			buf_add(out, "\\", 1);
+		buf_add(out, &s[i], 1);
+	}
+}
+
 /* Find field n (1-based) of line: whitespace-separated, like awk. */
 static int
 field(const char *line, size_t len, int n, const char **start, size_t *flen)
@@ -129,27 +209,27 @@ field(const char *line, size_t len, int n, const char **start, size_t *flen)
 void
 tpl_expand(struct buf *out, const char *tpl, const char *line, size_t len)
 {
+	struct lexer lx = { Q_BARE, false, false };
 	const char *p = tpl;
 
 	buf_reserve(out, strlen(tpl) + len + 16);
 	while (*p != '\0') {
-		if (p[0] == '{' && p[1] == '}') {
-			tpl_quote(out, line, len);
-			p += 2;
-		} else if (p[0] == '{' && p[1] >= '1' && p[1] <= '9' && p[2] == '}') {
-			const char *f;
-			size_t flen;
-			if (field(line, len, p[1] - '0', &f, &flen) < 0)
-				tpl_quote(out, "", 0);
-			else
-				tpl_quote(out, f, flen);
-			p += 3;
-		} else {
-			const char *next = strchr(p + 1, '{');
-			size_t n = next ? (size_t)(next - p) : strlen(p);
-			buf_add(out, p, n);
-			p += n;
+		size_t n = lx.escaped ? 0 : placeholder(p);
+		if (n == 0) {
+			lex(&lx, *p);
+			buf_add(out, p++, 1);
+			continue;
 		}
+		const char *v = line;
+		size_t vlen = len;
+		if (n == 3 && field(line, len, p[1] - '0', &v, &vlen) < 0)
+			vlen = 0;
+		/* tpl_check() has refused every other place. */
+		if (lx.st == Q_DOUBLE)
+			quote_in_double(out, v, vlen);
+		else
+			tpl_quote(out, v, vlen);
+		p += n;
 	}
 	if (out->data == NULL)
 		buf_add(out, "", 0);

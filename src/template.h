@@ -1,8 +1,11 @@
 /*
  * [command] template expansion.  "{}" is the whole job line, "{1}".."{9}"
- * its whitespace-separated fields; each is substituted shell-quoted, so a
- * field can never inject shell syntax.  Anything else, "{10}" and "{x}"
- * included, is copied as it is.
+ * its whitespace-separated fields; each is quoted for where it stands
+ * (one single-quoted word outside quotes, escaped inside double quotes),
+ * so the shell reads it as data.  Placeholders where no quoting can do
+ * that (in single quotes, backquotes, after '$') are refused at load by
+ * tpl_check().  Anything else, "{10}" and "{x}" included, is copied as it
+ * is.
  */
 #ifndef MPW_TEMPLATE_H
 #define MPW_TEMPLATE_H
@@ -33,6 +36,15 @@ void tpl_quote_line(struct buf *out, const char *s, size_t len);
  * blanks, into out, and advance *p.  0, or -1 when *p holds no such word.
  */
 int  tpl_unquote(const char **p, struct buf *out);
+
+/*
+ * Check that every placeholder of tpl stands where its shell-quoted value
+ * is one plain word: not inside single or double quotes or backquotes
+ * (where the quotes mpworker adds are taken literally and the job line's
+ * own quotes and $(...) would count), nor right after a '$'.  NULL, or
+ * a message that says which placeholder and why.
+ */
+const char *tpl_check(const char *tpl, char *msg, size_t msglen);
 
 /* Append the expansion of tpl for the job line to out. */
 void tpl_expand(struct buf *out, const char *tpl, const char *line, size_t len);

@@ -266,6 +266,8 @@ queue_output(struct worker *w, uint32_t stream, struct buf *mem, int fd)
 	return total;
 }
 
+static int scratch_file(void);
+
 static void
 run_one(struct worker *w, struct wjob *j)
 {
@@ -294,6 +296,21 @@ run_one(struct worker *w, struct wjob *j)
 	put_result(w, j->seq, &ctx->res, receive, &ctx->detail);
 	buf_reset(&ctx->detail);
 	send_out(w);
+	if (ctx->leftovers) {
+		/*
+		 * What the job's leftover processes write from now on goes to
+		 * files nobody reads, never into the next job's output.
+		 */
+		close(ctx->out_fd);
+		close(ctx->err_fd);
+		ctx->out_fd = scratch_file();
+		ctx->err_fd = scratch_file();
+		ctx->leftovers = false;
+		if (ctx->out_fd < 0 || ctx->err_fd < 0) {
+			log_warn("cannot create an output scratch file");
+			wrk_exit(w, WEXIT_SYSTEM);
+		}
+	}
 }
 
 /*

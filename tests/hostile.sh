@@ -86,6 +86,26 @@ expect_grep "a bad Exitval is refused" "bad.joblog:2: not a joblog record: its E
 run_mpw -c bad.ini --resume
 expect_grep "a short line is refused" "bad.joblog:2: not a joblog record: fewer than 9" err
 
+# A placeholder in double quotes is escaped for them: the job line is data.
+printf '[pool]\nworkers = 1\n[jobs]\njob = $(touch pwned)`touch pwned2` "\\$HOME\n[command]\ntemplate = echo "file: {}"\n' > dq.ini
+run_mpw -c dq.ini
+expect_eq "a template with {} in double quotes runs" "$rc" 0
+expect_eq "the job line is printed as it is" "$(cat out)" 'file: $(touch pwned)`touch pwned2` "\$HOME'
+check "and nothing in it ran" test ! -e pwned -a ! -e pwned2
+# In single quotes (a nested shell) no quoting can help: refused at load.
+printf '[jobs]\njob = x;touch${IFS}pwned\n[command]\ntemplate = sh -c '"'"'echo {1}'"'"'\n' > sq.ini
+run_mpw -c sq.ini
+expect_eq "a placeholder in single quotes is a config error" "$rc" 2
+expect_grep "naming the line and saying why" "sq.ini:4: \[command\] template: \{1\} is inside single quotes" err
+check "nothing ran" test ! -e pwned
+
+# A job's background process that writes after the job ended does not
+# write into the next job's output.
+printf '[pool]\nworkers = 1\njoblog = bg.joblog\n[jobs]\njob = (sleep 0.3; echo late) &\njob = sleep 0.8; echo second\n' > bg.ini
+run_mpw -c bg.ini
+expect_eq "the next job's output is its own" "$(cat out)" "second"
+expect_eq "and so is its Receive count" "$(joblog_field bg.joblog 2 6)" 7
+
 # The longest job_timeout the config allows (1e9 s, past what an int of
 # milliseconds holds) is a timeout like any other, not an overflow.
 printf '[pool]\nworkers = 1\njob_timeout = 1000000000\n[jobs]\njob = sleep 0.1\njob = true\n' > longto.ini

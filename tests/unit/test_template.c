@@ -105,6 +105,29 @@ unquote_round_trips(void **state)
 	buf_free(&w);
 }
 
+/* Placeholders only where the shell reads their value as data. */
+static void
+placeholders_in_context(void **state)
+{
+	char msg[400];
+
+	(void)state;
+	assert_null(tpl_check("gzip {} && mv {}.gz out/{1}", msg, sizeof(msg)));
+	assert_null(tpl_check("echo \"file: {}\" 'literal' {2}", msg, sizeof(msg)));
+	assert_null(tpl_check("echo \\'{1}", msg, sizeof(msg)));
+	assert_non_null(tpl_check("sh -c 'echo {1}'", msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "{1} is inside single quotes"));
+	assert_non_null(tpl_check("echo `cat {}`", msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "inside backquotes"));
+	assert_non_null(tpl_check("echo \"`cat {}`\"", msg, sizeof(msg)));
+	assert_non_null(tpl_check("echo ${}", msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "right after a '$'"));
+	/* In double quotes a value is escaped for them: data, never syntax. */
+	EXPECT(expand("echo \"file: {}\"", "$(touch pwned)"), "echo \"file: \\$(touch pwned)\"");
+	EXPECT(expand("echo \"{1}\" {1}", "a\"b`c\\d"), "echo \"a\\\"b\\`c\\\\d\" 'a\"b`c\\d'");
+	EXPECT(expand("echo '{' \"{}\"", "x"), "echo '{' \"x\"");
+}
+
 /* tpl_quote_line() writes one printable line that gives back every byte. */
 static void
 quote_line_round_trips(void **state)
@@ -151,6 +174,7 @@ main(void)
 		cmocka_unit_test(fields_cannot_inject),
 		cmocka_unit_test(unquote_round_trips),
 		cmocka_unit_test(quote_line_round_trips),
+		cmocka_unit_test(placeholders_in_context),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
