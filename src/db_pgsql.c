@@ -193,7 +193,9 @@ single_statement(const char *sql)
 	char quote = 0;
 
 	for (const char *p = sql; *p; p++) {
-		if (quote) {
+		if (*p == '\\') {
+			return false;	/* E'\'' escapes: leave them to the simple protocol */
+		} else if (quote) {
 			if (*p == quote)
 				quote = 0;
 		} else if (*p == '\'' || *p == '"') {

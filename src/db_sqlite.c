@@ -122,6 +122,8 @@ lite_exec(struct db_conn *c, const char *sql, struct buf *out, struct db_err *er
 static int
 lite_prepare(struct db_conn *c, const char *sql, struct db_err *err)
 {
+	sqlite3_finalize(c->lookup);
+	c->lookup = NULL;
 	if (sqlite3_prepare_v2(c->db, sql, -1, &c->lookup, NULL) != SQLITE_OK) {
 		set_err(err, c->db);
 		return -1;
@@ -129,6 +131,8 @@ lite_prepare(struct db_conn *c, const char *sql, struct db_err *err)
 	if (sqlite3_bind_parameter_count(c->lookup) != 1) {
 		snprintf(err->msg, sizeof(err->msg), "the lookup must take exactly one parameter (?), it takes %d",
 		    sqlite3_bind_parameter_count(c->lookup));
+		sqlite3_finalize(c->lookup);
+		c->lookup = NULL;
 		return -1;
 	}
 	return 0;

@@ -149,6 +149,17 @@ run_mpw -c badinit.ini
 expect_eq "a failing init statement exits 3" "$rc" 3
 expect_grep "naming the statement" "init statement 1 \(SELECT \* FROM no_such_table_$$\) failed" err
 
+# PostgreSQL: a backslash-escaped quote (E'\'') does not hide the ';' of a
+# second statement from the pipeline's one-statement check.  Fast
+# statements first open the window, so that it goes in a pipeline.
+if [ "$DRIVER" = postgresql ]; then
+	{ seq 1 200 | sed 's/.*/SELECT 1/'; echo "SELECT E'\\''; SELECT 2"; seq 1 50 | sed 's/.*/SELECT 1/'; } > esc.sql
+	{ printf '[pool]\nworkers = 1\n[jobs]\ntype = sql\nfile = esc.sql\n'; db_section; } > esc.ini
+	run_mpw -c esc.ini
+	expect_eq "E'\\'' then a second statement runs in a pipeline (exit)" "$rc" 0
+	expect_eq "and gives the rows of both" "$(grep -v '^1$' out | sort | tr '\n' ' ')" "' 2 "
+fi
+
 # job_timeout is per job, also in a batch: sixty 0.2 s statements with
 # batch = 50 and job_timeout = 0.25 all succeed, no worker killed, though
 # a batch of them takes far longer than the timeout and its grace.  Fast
