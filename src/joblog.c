@@ -263,6 +263,8 @@ seqset_normalize(struct seqset *s)
 {
 	size_t out = 0;
 
+	if (s->n < 2)
+		return;
 	qsort(s->r, s->n, sizeof(*s->r), cmp_range);
 	for (size_t i = 0; i < s->n; i++) {
 		if (out > 0 && (s->r[out - 1].hi == UINT64_MAX || s->r[i].lo <= s->r[out - 1].hi + 1)) {

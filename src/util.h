@@ -43,7 +43,8 @@ void   buf_compact(struct buf *b);
 void   buf_reset(struct buf *b);
 void   buf_free(struct buf *b);
 static inline size_t buf_pending(const struct buf *b) { return b->len - b->off; }
-static inline char  *buf_head(const struct buf *b) { return b->data + b->off; }
+/* The unconsumed bytes: NULL for a buffer that never held any. */
+static inline char  *buf_head(const struct buf *b) { return b->data != NULL ? b->data + b->off : NULL; }
 
 /* A set of strings: open addressing, the strings copied in. */
 struct strset {
