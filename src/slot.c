@@ -106,6 +106,40 @@ close_parent_fds(struct slot *self)
 }
 
 /*
+ * A worker could not be forked (out of descriptors or processes).  It
+ * counts as a failed start: backoff grows, the first failure of a run of
+ * them is logged, and a one-shot run gives the slot up after
+ * INIT_FAILURES_MAX in a row, as for a failing init hook.  Returns -1.
+ */
+static int
+start_failed(struct slot *s, const char *what)
+{
+	static bool said, said_giving_up;
+	char why[160];
+
+	snprintf(why, sizeof(why), "cannot start: %s: %s", what, strerror(errno));
+	/* Said once for the run: with many workers, it would be said for each. */
+	if (!said)
+		log_warnx("worker %d %s; retrying (said once for every worker)", s->id, why);
+	else
+		log_debug("worker %d %s", s->id, why);
+	said = true;
+	free(s->init_err);
+	s->init_err = xstrdup(why);
+	s->init_failures++;
+	s->forked_at = now_mono();	/* it died young: back off */
+	s->done = 0;
+	if (!sup.opt->service && s->init_failures >= INIT_FAILURES_MAX) {
+		if (!said_giving_up)
+			log_warnx("worker %d: giving up after %d failed starts; the run goes on with the workers "
+			    "that started (said once for every worker)", s->id, s->init_failures);
+		said_giving_up = true;
+		s->disabled = true;
+	}
+	return -1;
+}
+
+/*
  * Fork a worker into slot s.  Signals are blocked around fork (as they
  * always are in the parent, which reads them from its signalfd); the child
  * resets every handler, and the worker sets its own mask.
@@ -118,11 +152,11 @@ slot_start(struct slot *s)
 	pid_t pid;
 
 	if (pipe2(down, O_CLOEXEC) < 0)
-		return log_warn("worker %d: pipe", s->id), -1;
+		return start_failed(s, "pipe");
 	if (pipe2(up, O_CLOEXEC) < 0) {
 		close(down[0]);
 		close(down[1]);
-		return log_warn("worker %d: pipe", s->id), -1;
+		return start_failed(s, "pipe");
 	}
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
@@ -130,12 +164,13 @@ slot_start(struct slot *s)
 	if (pid != 0)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
-		log_warn("worker %d: fork", s->id);
+		int e = errno;
 		close(down[0]);
 		close(down[1]);
 		close(up[0]);
 		close(up[1]);
-		return -1;
+		errno = e;
+		return start_failed(s, "fork");
 	}
 	if (pid == 0) {
 		struct wrk_args a = {
