@@ -35,7 +35,8 @@ static const char usage_text[] =
 "  -h, --help           this text\n"
 "  -V, --version        the version\n"
 "exit status: 0 all jobs succeeded, 1 some failed, 2 usage or config error,\n"
-"             3 workers could not start, 4 interrupted (--resume continues)\n";
+"             3 workers could not start, 4 interrupted (--resume continues),\n"
+"             5 results could not be recorded (joblog or output not writable)\n";
 
 enum {
 	OPT_CHECK = 256, OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED,
