@@ -49,6 +49,7 @@ struct cfg {
 	/* [sql] */
 	long    sql_batch;	/* jobs per transaction */
 	bool    sql_pipeline;	/* PostgreSQL: send queued jobs in one round trip */
+	long    sql_depth;	/* the most jobs a worker holds, and pipelines at once */
 
 	/* [rename] */
 	char   *directory;

@@ -29,6 +29,12 @@ struct job_result {
 	int		exitval;
 	int		signal;
 	uint64_t	send;		/* bytes given to the job */
+	/*
+	 * Of runtime, the part that was waiting for a round trip rather than
+	 * work, where the kind could tell (the first job of a pipeline); 0
+	 * when unknown.  The supervisor sizes each worker's window from it.
+	 */
+	double		latency;
 	unsigned	flags;
 	char		reason[640];	/* why it failed, for the log */
 };
@@ -100,6 +106,13 @@ struct job_kind {
 	size_t (*group_max)(const struct job_ctx *ctx);
 	void   (*run_group)(struct job_ctx *ctx, struct job_item *items, size_t n);
 	void (*fini)(struct job_ctx *ctx);
+	/*
+	 * Optional: the most jobs a worker may hold for this kind (default
+	 * 64), and whether it sends several at once (a pipeline), so that a
+	 * round trip can be measured and covered.  The supervisor's window
+	 * adapts below this.
+	 */
+	int  (*window_max)(const struct cfg *cfg, bool *pipelines);
 	/* Optional: called when the worker has had no job for WRK_IDLE_CHECK seconds. */
 	void (*idle)(struct job_ctx *ctx);
 };

@@ -29,8 +29,6 @@
 #include "log.h"
 #include "util.h"
 
-#define PIPELINE_MAX	64
-
 static int
 sql_init(struct job_ctx *ctx, char *err, size_t errlen)
 {
@@ -46,7 +44,23 @@ sql_group_max(const struct job_ctx *ctx)
 {
 	if (ctx->cfg->sql_batch > 1)
 		return (size_t)ctx->cfg->sql_batch;
-	return ctx->cfg->sql_pipeline && ctx->drv->exec_many != NULL ? PIPELINE_MAX : 1;
+	return ctx->cfg->sql_pipeline && ctx->drv->exec_many != NULL ? (size_t)ctx->cfg->sql_depth : 1;
+}
+
+/*
+ * A worker holds up to pipeline_depth jobs (or two whole batches), and with
+ * pipeline = yes and no batches sends them in one round trip.  Whether the
+ * driver can pipeline is known in the worker only; one that cannot runs
+ * the jobs it holds one by one, which costs only the balance of the run's
+ * tail.
+ */
+static int
+sql_window_max(const struct cfg *cfg, bool *pipelines)
+{
+	long max = cfg->sql_batch > 1 ? cfg->sql_batch * 2 : cfg->sql_pipeline ? cfg->sql_depth : 64;
+
+	*pipelines = cfg->sql_pipeline && cfg->sql_batch <= 1;
+	return max > 64 ? (int)max : 64;
 }
 
 static void
@@ -145,6 +159,16 @@ run_pipelined(struct job_ctx *ctx, struct job_item *items, size_t n)
 			if (st[i].status < 0)
 				set_failed(&items[i], &st[i].err);
 		}
+	}
+	/*
+	 * All of it went in one round trip: the results after the first came
+	 * at the pace of the server's work, so the first one's wait beyond
+	 * that pace was the round trip.
+	 */
+	if (rc == 0 && n >= 2 && st[0].status != 1 && st[n - 1].status != 1) {
+		double pace = (st[n - 1].done_at - st[0].done_at) / (double)(n - 1);
+		double wait = st[0].done_at - t0 - pace;
+		items[0].res.latency = wait > 0 ? wait : 0;
 	}
 	if (rc < 0 && job_db_reconnect(ctx, &e) < 0) {
 		for (size_t i = 0; i < n; i++)
@@ -271,6 +295,7 @@ const struct job_kind job_sql = {
 	.needs_db = true,
 	.init = sql_init,
 	.group_max = sql_group_max,
+	.window_max = sql_window_max,
 	.run_group = sql_run_group,
 	.idle = sql_idle,
 };

@@ -91,6 +91,7 @@ struct msg_result {
 	int32_t  signal;
 	uint32_t flags;
 	uint32_t pad;
+	double   latency;	/* of runtime, the round trip a pipeline waited for; 0 unknown */
 };
 
 /* A parsed message: the fixed part copied out, the tail pointing into the buffer. */

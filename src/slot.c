@@ -200,6 +200,8 @@ slot_start(struct slot *s)
 	s->cmd_pgid = 0;
 	s->output_lost = 0;
 	s->group_left = 0;
+	s->retired_at = 0;
+	s->hung = false;
 	log_debug("worker %d started (pid %d)", s->id, (int)pid);
 	return 0;
 }
@@ -293,26 +295,73 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 }
 
 /*
- * The most jobs a worker may hold: WINDOW_MAX, or room for two whole
- * batches, so that a worker always has a full batch queued behind the
- * one it runs.
+ * The most jobs a worker may hold, and whether the kind pipelines them:
+ * the kind says (its window_max), or WINDOW_MAX one at a time.
  */
+static const struct job_kind *
+running_kind(void)
+{
+	static const struct job_kind *kind;
+	static const char *for_type;
+
+	/* A reload cannot change [jobs] type, so the lookup is done once. */
+	if (for_type == NULL || strcmp(for_type, sup.cfg->type) != 0) {
+		kind = job_kind_find(sup.cfg->type);
+		for_type = kind != NULL ? kind->name : NULL;
+	}
+	return kind;
+}
+
 int
 window_max(void)
 {
-	long batch = strcmp(sup.cfg->type, "sql") == 0 ? sup.cfg->sql_batch : 1;
+	const struct job_kind *k = running_kind();
+	bool pipelines = false;
 
-	return batch * 2 > WINDOW_MAX ? (int)(batch * 2) : WINDOW_MAX;
+	return k != NULL && k->window_max != NULL ? k->window_max(sup.cfg, &pipelines) : WINDOW_MAX;
 }
 
+static bool
+window_pipelines(void)
+{
+	const struct job_kind *k = running_kind();
+	bool pipelines = false;
+
+	if (k != NULL && k->window_max != NULL)
+		k->window_max(sup.cfg, &pipelines);
+	return pipelines;
+}
+
+/*
+ * Size every worker's window from what results say: keep about
+ * WINDOW_TARGET seconds of work queued, plus enough to cover the round
+ * trip a pipeline waits for (the bandwidth-delay product), so that
+ * across a network each worker keeps round trip / service time jobs in
+ * flight.  Service time is a result's runtime less the round trip it
+ * waited for, so a long job still gets a window of one: it never holds
+ * another back while a worker is idle.  A kind that pipelines starts at
+ * WINDOW_PROBE, so that groups of two or more form and a round trip can be
+ * measured at all; if its first results bring no such measure (the
+ * driver does not pipeline), it falls back to one.  A job such a kind ran
+ * alone (lone) waited for a round trip too, of the size measured.
+ */
 static void
-update_window(double runtime)
+update_window(const struct msg_result *r, bool lone)
 {
 	int max = window_max();
+	double service = r->runtime - (r->latency > 0 ? r->latency : lone ? sup.avg_latency : 0);
 
-	sup.avg_runtime = sup.avg_runtime == 0 ? runtime : 0.9 * sup.avg_runtime + 0.1 * runtime;
-	double w = sup.avg_runtime > 0 ? WINDOW_TARGET / sup.avg_runtime : max;
-	sup.window = w < WINDOW_MIN ? WINDOW_MIN : w > max ? max : (int)w;
+	if (service < 1e-6)
+		service = 1e-6;
+	sup.avg_service = sup.avg_service == 0 ? service : 0.9 * sup.avg_service + 0.1 * service;
+	if (r->latency > 0)
+		sup.avg_latency = sup.avg_latency == 0 ? r->latency : 0.9 * sup.avg_latency + 0.1 * r->latency;
+	if (sup.probes > 0)
+		sup.probes--;
+	int min = sup.probes > 0 && sup.avg_latency == 0 && window_pipelines() ? WINDOW_PROBE : WINDOW_MIN;
+	/* Work queued (as many as WINDOW_MAX), plus what covers the round trip. */
+	double w = fmin(WINDOW_TARGET / sup.avg_service, WINDOW_MAX) + sup.avg_latency / sup.avg_service;
+	sup.window = w < min ? min : w > max ? max : (int)w;
 }
 
 static void
@@ -331,12 +380,13 @@ on_result(struct slot *s, const struct msg *m)
 	jq_pop(&s->inflight);
 	s->done++;
 	s->head_since = now_mono();
+	bool lone = s->group_left == 0;
 	if (s->group_left > 0)
 		s->group_left--;
 	s->cmd_pgid = 0;
 	if (sup.streaming == s)
 		sup.streaming = NULL;
-	update_window(r.runtime);
+	update_window(&r, lone && window_pipelines());
 	/* The tail: the reason, then optionally a NUL and the command to log. */
 	size_t rlen = strnlen(m->tail, m->taillen);
 	snprintf(reason, sizeof(reason), "%.*s", (int)rlen, m->tail);
@@ -503,6 +553,7 @@ slot_write(struct slot *s)
 	if (s->state == SLOT_STOPPING && buf_pending(&s->wbuf) == 0 && s->inflight.n == 0) {
 		close(s->to);
 		s->to = -1;
+		s->retired_at = now_mono();
 	}
 }
 
@@ -580,6 +631,9 @@ slot_died(struct slot *s, int status)
 		s->init_failures++;
 		log_warnx("worker %d could not start: %s", s->id,
 		    s->init_err ? s->init_err : "init hook failed");
+	} else if (s->hung) {
+		log_warnx("worker %d (pid %d) killed: it did not exit %.0fs after it was retired (stopped?)",
+		    s->id, (int)s->pid, KILL_GRACE);
 	} else if (s->killed) {
 		log_warnx("worker %d (pid %d) killed: job %" PRIu64 " ran past job_timeout",
 		    s->id, (int)s->pid, held ? held->seq : 0);

@@ -34,13 +34,18 @@ struct sup_opts;
 #define INIT_FAILURES_MAX	5
 /*
  * Keep about WINDOW_TARGET seconds of work queued in each worker, so that
- * it never waits for us between short jobs.  Until runtimes are measured,
- * and whenever jobs take longer than that, a worker gets one job at a
- * time: a long job must never hold another back while a worker is idle.
+ * it never waits for us between short jobs, plus what covers the round
+ * trip where the kind pipelines (see update_window).  Until runtimes are
+ * measured, and whenever jobs take longer than that, a worker gets one job
+ * at a time: a long job must never hold another back while a worker is
+ * idle.  The first WINDOW_PROBES results may be taken at a window of
+ * WINDOW_PROBE, to measure a round trip.
  */
 #define WINDOW_TARGET		0.005
 #define WINDOW_MIN		1
 #define WINDOW_MAX		64
+#define WINDOW_PROBES		32
+#define WINDOW_PROBE		4
 
 struct job {
 	struct job	*next;
@@ -75,6 +80,8 @@ struct slot {
 	double		 forked_at;
 	double		 head_since;	/* when the job in hand started, about */
 	unsigned	 group_left;	/* results still to come of the group in hand */
+	double		 retired_at;	/* when we closed its pipe with nothing in flight */
+	bool		 hung;		/* killed for not exiting after it was retired */
 	double		 restart_at;	/* EMPTY: when to fork again; 0 = not wanted */
 	double		 backoff;
 	pid_t		 cmd_pgid;	/* process group of the command in hand */
@@ -110,7 +117,9 @@ struct sup {
 	uint64_t		 ok, failed, retried, restarts;
 	uint64_t		 passed;	/* finished with nothing to do (JR_SKIPPED) */
 	double			 started_mono;
-	double			 avg_runtime;	/* moving average, for the window */
+	double			 avg_service;	/* moving averages of results, for the window: */
+	double			 avg_latency;	/* service time, and round trip (0 unknown) */
+	int			 probes;	/* results left to measure a round trip in */
 	int			 window;
 
 	int			 stopping;	/* 0, 1 = draining, 2 = at once */

@@ -434,15 +434,22 @@ slot_deadline(const struct slot *s)
 	return s->head_since + n * sup.cfg->job_timeout + TIMEOUT_GRACE;
 }
 
-/* Kill a worker whose job has overrun job_timeout and its own kill grace. */
+/*
+ * Kill a worker whose job has overrun job_timeout and its own kill grace,
+ * and one that has not exited KILL_GRACE after it was retired with
+ * nothing in hand (stopped, or stuck): the run must end.
+ */
 static void
 check_timeouts(double now)
 {
-	if (sup.cfg->job_timeout <= 0)
-		return;
 	for (int i = 0; i < sup.nslots; i++) {
 		struct slot *s = sup.slots[i];
-		if (s->state == SLOT_EMPTY || s->killed || s->inflight.n == 0)
+		if (s->state == SLOT_STOPPING && s->retired_at > 0 && !s->hung && now >= s->retired_at + KILL_GRACE) {
+			s->hung = true;
+			kill(s->pid, SIGKILL);
+			continue;
+		}
+		if (sup.cfg->job_timeout <= 0 || s->state == SLOT_EMPTY || s->killed || s->inflight.n == 0)
 			continue;
 		if (now >= slot_deadline(s)) {
 			s->killed = true;
@@ -517,6 +524,8 @@ poll_timeout(double now)
 			next = fmin(next, s->restart_at);
 		if (s->state != SLOT_EMPTY && sup.cfg->job_timeout > 0 && s->inflight.n > 0 && !s->killed)
 			next = fmin(next, slot_deadline(s));
+		if (s->state == SLOT_STOPPING && s->retired_at > 0 && !s->hung)
+			next = fmin(next, s->retired_at + KILL_GRACE);
 	}
 	if (sup.term_at > 0)
 		next = fmin(next, sup.term_at);
@@ -751,6 +760,7 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 	sup.opt = opts;
 	sup.sigfd = -1;
 	sup.window = WINDOW_MIN;
+	sup.probes = WINDOW_PROBES;
 	sup.started_mono = now_mono();
 	progress_init(opts->progress);
 	log_set_before_write(progress_clear);

@@ -225,6 +225,7 @@ put_result(struct worker *w, uint64_t seq, const struct job_result *res, uint64_
 		.seq = seq, .start = res->start, .runtime = res->runtime,
 		.send = res->send, .receive = receive,
 		.exitval = res->exitval, .signal = res->signal, .flags = res->flags,
+		.latency = res->latency,
 	};
 	struct buf tail = { 0 };
 
@@ -348,9 +349,15 @@ run_group(struct worker *w)
 		w->tail = NULL;
 	log_debug("running %zu jobs as a group", n);
 	if (n > 1) {
+		/*
+		 * The parent sizes its window by groups; with a job_timeout it
+		 * also needs to know now, not with the results, that this
+		 * group may take n times as long.
+		 */
 		struct msg_group g = { .seq = items[0].seq, .n = (uint32_t)n };
 		msg_put(&w->out, MSG_GROUP, &g, sizeof(g), NULL, 0);
-		send_out(w);
+		if (w->a->cfg->job_timeout > 0)
+			send_out(w);
 	}
 	w->kind->run_group(&w->ctx, items, n);
 	for (size_t i = 0; i < n; i++) {

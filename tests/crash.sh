@@ -59,4 +59,17 @@ expect_eq "it was tried 1 + 3 times" "$(joblog_field storm.joblog 1 8 | tr '\n' 
 expect_eq "the job after it still ran" "$(joblog_ok storm.joblog)" 2
 expect_grep "the restarts are counted" "4 workers restarted" err
 
+# A worker stopped (SIGSTOP) while idle cannot hold the end of the run
+# up: once retired, it gets KILL_GRACE to exit, then is killed.
+printf '[pool]\nworkers = 3\n[jobs]\njob = sleep 1\n' > idle.ini
+"$MPWORKER" --no-progress -c "$T/idle.ini" >out 2>err &
+mpw=$!
+three() { [ "$(pgrep -P $mpw | wc -l)" -eq 3 ]; }
+wait_for 10 three || fail "three workers did not start"
+sleep 0.3
+for w in $(pgrep -P $mpw); do [ -z "$(pgrep -P $w)" ] && kill -STOP $w; done
+wait_for 20 sh -c "! kill -0 $mpw 2>/dev/null" || fail "the run did not end"
+wait $mpw
+expect_eq "the run ends with exit 0" "$?" 0
+expect_grep "saying it killed the stopped workers" "killed: it did not exit 5s after it was retired" err
 finish
