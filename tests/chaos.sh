@@ -5,10 +5,7 @@
 # the run left behind; and over 100,000 jobs no descriptor leaks.
 . "$SRCDIR/tests/lib.sh"
 
-SERVERS=$(mktemp -d "${TMPDIR:-/tmp}/mpw-servers.XXXXXX")
-"$SRCDIR/tests/servers.sh" start "$SERVERS" pg >servers.out 2>&1 || { cat servers.out; fail "cannot start a private server"; finish; }
-trap '"$SRCDIR/tests/servers.sh" stop "$SERVERS" >/dev/null 2>&1; cleanup' EXIT
-MPW_SERVERS=$SERVERS
+private_servers pg
 DRIVER=postgresql
 . "$SRCDIR/tests/dblib.sh"
 

@@ -107,6 +107,20 @@ wait_for() {
 	done
 }
 
+# private_servers [pg|my|all]: throwaway database servers of this test's
+# own (tests/servers.sh), for tests that restart them; sets MPW_SERVERS
+# and stops them when the test ends.
+private_servers() {
+	SERVERS=$(mktemp -d "${TMPDIR:-/tmp}/mpw-servers.XXXXXX")
+	if ! "$SRCDIR/tests/servers.sh" start "$SERVERS" "${1:-all}" >servers.out 2>&1; then
+		cat servers.out
+		fail "cannot start private servers"
+		finish
+	fi
+	trap '"$SRCDIR/tests/servers.sh" stop "$SERVERS" >/dev/null 2>&1; cleanup' EXIT
+	MPW_SERVERS=$SERVERS
+}
+
 finish() {
 	echo "$checks checks, $failures failed"
 	[ "$failures" -eq 0 ]

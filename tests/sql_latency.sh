@@ -4,10 +4,7 @@
 # another; a server restart mid-pipeline loses nothing.
 . "$SRCDIR/tests/lib.sh"
 
-SERVERS=$(mktemp -d "${TMPDIR:-/tmp}/mpw-servers.XXXXXX")
-"$SRCDIR/tests/servers.sh" start "$SERVERS" pg >servers.out 2>&1 || { cat servers.out; fail "cannot start a private server"; finish; }
-trap '"$SRCDIR/tests/servers.sh" stop "$SERVERS" >/dev/null 2>&1; cleanup' EXIT
-MPW_SERVERS=$SERVERS
+private_servers pg
 DRIVER=postgresql
 . "$SRCDIR/tests/dblib.sh"
 

@@ -3,10 +3,7 @@
 # private servers, so restarting them disturbs no other test.
 . "$SRCDIR/tests/lib.sh"
 
-SERVERS=$(mktemp -d "${TMPDIR:-/tmp}/mpw-servers.XXXXXX")
-"$SRCDIR/tests/servers.sh" start "$SERVERS" >servers.out 2>&1 || { cat servers.out; fail "cannot start private servers"; finish; }
-trap '"$SRCDIR/tests/servers.sh" stop "$SERVERS" >/dev/null 2>&1; cleanup' EXIT
-MPW_SERVERS=$SERVERS
+private_servers all
 
 for DRIVER in postgresql mysql; do
 	. "$SRCDIR/tests/dblib.sh"
