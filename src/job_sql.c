@@ -48,18 +48,19 @@ sql_group_max(const struct job_ctx *ctx)
 }
 
 /*
- * A worker holds up to pipeline_depth jobs (or two whole batches), and with
- * pipeline = yes and no batches sends them in one round trip.  Whether the
- * driver can pipeline is known in the worker only; one that cannot runs
- * the jobs it holds one by one, which costs only the balance of the run's
- * tail.
+ * A worker holds up to pipeline_depth jobs (or two whole batches), and
+ * sends them in one round trip: a batch always, autocommit jobs with
+ * pipeline = yes.  Whether the driver can pipeline is known in the worker
+ * only; one that cannot runs the jobs it holds one by one, which costs only
+ * the balance of the run's tail.
  */
 static int
 sql_window_max(const struct cfg *cfg, bool *pipelines)
 {
 	long max = cfg->sql_batch > 1 ? cfg->sql_batch * 2 : cfg->sql_pipeline ? cfg->sql_depth : 64;
 
-	*pipelines = cfg->sql_pipeline && cfg->sql_batch <= 1;
+	/* A batch goes in one round trip too, pipeline or not. */
+	*pipelines = cfg->sql_pipeline || cfg->sql_batch > 1;
 	return max > 64 ? (int)max : 64;
 }
 
@@ -137,6 +138,21 @@ make_stmts(struct job_item *items, size_t n)
 }
 
 /*
+ * A group went in one round trip, sent at t0: the results after the first
+ * came at the pace of the server's work, so the first one's wait beyond
+ * that pace was the round trip.  The supervisor sizes windows from it.
+ */
+static void
+note_latency(struct job_item *items, const struct db_stmt *st, size_t n, double t0)
+{
+	if (n < 2 || st[0].status == 1 || st[n - 1].status == 1)
+		return;
+	double pace = (st[n - 1].done_at - st[0].done_at) / (double)(n - 1);
+	double wait = st[0].done_at - t0 - pace;
+	items[0].res.latency = wait > 0 ? wait : 0;
+}
+
+/*
  * Autocommit jobs in one pipeline.  Statements the pipeline did not
  * settle (the connection broke, or they cannot be pipelined) run alone.
  */
@@ -160,16 +176,8 @@ run_pipelined(struct job_ctx *ctx, struct job_item *items, size_t n)
 				set_failed(&items[i], &st[i].err);
 		}
 	}
-	/*
-	 * All of it went in one round trip: the results after the first came
-	 * at the pace of the server's work, so the first one's wait beyond
-	 * that pace was the round trip.
-	 */
-	if (rc == 0 && n >= 2 && st[0].status != 1 && st[n - 1].status != 1) {
-		double pace = (st[n - 1].done_at - st[0].done_at) / (double)(n - 1);
-		double wait = st[0].done_at - t0 - pace;
-		items[0].res.latency = wait > 0 ? wait : 0;
-	}
+	if (rc == 0)
+		note_latency(items, st, n, t0);
 	if (rc < 0 && job_db_reconnect(ctx, &e) < 0) {
 		for (size_t i = 0; i < n; i++)
 			if (st[i].status == 1)
@@ -228,6 +236,7 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 				items[i].res.runtime = st[i].done_at - prev;
 				prev = st[i].done_at;
 			}
+			note_latency(items, st, n, t0);
 			free(st);
 			return;
 		}
