@@ -126,7 +126,12 @@ client_name() {
 db_section() {
 	printf '[database]\n'
 	case $1 in
-	postgresql) printf 'driver = postgresql\nsocket = %s\nport = %s\nuser = mpw\ndbname = mpw\n' "$MPW_PG_SOCKET" "$MPW_PG_PORT" ;;
+	postgresql)
+		# A socket directory, or (the latency workload) an address over TCP.
+		case $MPW_PG_SOCKET in
+		/*) printf 'driver = postgresql\nsocket = %s\nport = %s\nuser = mpw\ndbname = mpw\n' "$MPW_PG_SOCKET" "$MPW_PG_PORT" ;;
+		*) printf 'driver = postgresql\nhost = %s\nport = %s\nuser = mpw\npassword = mpwpass\ndbname = mpw\n' "$MPW_PG_SOCKET" "$MPW_PG_PORT" ;;
+		esac ;;
 	mysql) printf 'driver = mysql\nsocket = %s\nuser = mpw\npassword = mpwpass\ndbname = mpw\n' "$MPW_MY_SOCKET" ;;
 	sqlite) printf 'driver = sqlite\npath = %s/bench.db\n' "$W" ;;
 	esac
