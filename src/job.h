@@ -57,6 +57,7 @@ struct job_ctx {
 	struct buf		 out;	/* output produced in process (rows, plans) */
 	struct buf		 errout;
 	struct buf		 detail;	/* what the joblog records as the command, if not the job */
+	struct buf		 target;	/* the path a rename gave the file ([rename] watch, dry-run conflicts) */
 	/* Called with the process group of a child the job started, or 0 when it ended. */
 	void			(*spawned)(struct job_ctx *ctx, pid_t pgid);
 	/*

@@ -173,10 +173,15 @@ fail(struct job_ctx *ctx, const char *fmt, const char *a, const char *b)
 	snprintf(ctx->res.reason, sizeof(ctx->res.reason), fmt, a, b);
 }
 
-/* What the joblog records, and --undo reads: the rename as a command. */
+/*
+ * What the joblog records, and --undo reads: the rename as a command; and
+ * for the supervisor, the new path as it is.
+ */
 static void
 log_rename(struct job_ctx *ctx, const char *from, const char *to)
 {
+	buf_reset(&ctx->target);
+	buf_addstr(&ctx->target, to);
 	buf_addstr(&ctx->detail, "mv -n -- ");
 	tpl_quote_line(&ctx->detail, from, strlen(from));
 	buf_add(&ctx->detail, " ", 1);

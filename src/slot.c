@@ -24,7 +24,6 @@
 #include "log.h"
 #include "msg.h"
 #include "progress.h"
-#include "rename.h"
 #include "sup.h"
 #include "supervisor.h"
 #include "util.h"
@@ -387,23 +386,25 @@ on_result(struct slot *s, const struct msg *m)
 	if (sup.streaming == s)
 		sup.streaming = NULL;
 	update_window(&r, lone && window_pipelines());
-	/* The tail: the reason, then optionally a NUL and the command to log. */
+	/* The tail: the reason; then optionally a NUL and the command to log, and a NUL and a rename's target. */
 	size_t rlen = strnlen(m->tail, m->taillen);
 	snprintf(reason, sizeof(reason), "%.*s", (int)rlen, m->tail);
-	j->logged = rlen < m->taillen ? xstrndup(m->tail + rlen + 1, m->taillen - rlen - 1) : NULL;
-	/* A file we renamed will be reported by [rename] watch: it is no new arrival. */
-	char *from, *to;
-	if (j->logged != NULL && rename_parse_logged(j->logged, &from, &to) == 0) {
+	const char *rest = rlen < m->taillen ? m->tail + rlen + 1 : NULL;
+	size_t restlen = rest != NULL ? m->taillen - rlen - 1 : 0;
+	size_t dlen = rest != NULL ? strnlen(rest, restlen) : 0;
+	j->logged = dlen > 0 ? xstrndup(rest, dlen) : NULL;
+	if (rest != NULL && dlen < restlen) {
+		char *to = xstrndup(rest + dlen + 1, restlen - dlen - 1);
+		/* A file we renamed will be reported by [rename] watch: it is no new arrival. */
 		jobsrc_ignore(sup.src, to);
 		/* A dry run can foresee two files planned onto one name. */
 		if (sup.opt->dry_run && !strset_add(&sup.planned, to)) {
 			struct buf line = { 0 };
-			buf_printf(&line, "%s -> %s (conflict: another file is planned onto this name)\n", from, to);
+			buf_printf(&line, "%s -> %s (conflict: another file is planned onto this name)\n", j->text, to);
 			if (s->output_lost == 0)
 				s->output_lost = write_output(STDOUT_FILENO, line.data, line.len);
 			buf_free(&line);
 		}
-		free(from);
 		free(to);
 	}
 	if (r.flags & JR_ABORTED) {

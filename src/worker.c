@@ -215,11 +215,12 @@ put_output(struct worker *w, uint64_t seq, uint32_t stream, const char *data, si
 
 /*
  * Queue a job's result.  The tail is the reason, then a NUL and the
- * joblog's command when the kind gave one (detail).
+ * joblog's command when the kind gave one (detail), then a NUL and the
+ * path a rename gave the file (target).
  */
 static void
 put_result(struct worker *w, uint64_t seq, const struct job_result *res, uint64_t receive,
-    const struct buf *detail)
+    const struct buf *detail, const struct buf *target)
 {
 	struct msg_result r = {
 		.seq = seq, .start = res->start, .runtime = res->runtime,
@@ -230,9 +231,13 @@ put_result(struct worker *w, uint64_t seq, const struct job_result *res, uint64_
 	struct buf tail = { 0 };
 
 	buf_addstr(&tail, res->reason);
-	if (detail->len > 0) {
+	if (detail->len > 0 || target->len > 0) {
 		buf_add(&tail, "", 1);
 		buf_add(&tail, detail->data, detail->len);
+	}
+	if (target->len > 0) {
+		buf_add(&tail, "", 1);
+		buf_add(&tail, target->data, target->len);
 	}
 	msg_put(&w->out, MSG_RESULT, &r, sizeof(r), tail.data, tail.len);
 	buf_free(&tail);
@@ -294,8 +299,9 @@ run_one(struct worker *w, struct wjob *j)
 
 	uint64_t receive = queue_output(w, 1, &ctx->out, ctx->out_fd);
 	queue_output(w, 2, &ctx->errout, ctx->err_fd);
-	put_result(w, j->seq, &ctx->res, receive, &ctx->detail);
+	put_result(w, j->seq, &ctx->res, receive, &ctx->detail, &ctx->target);
 	buf_reset(&ctx->detail);
+	buf_reset(&ctx->target);
 	send_out(w);
 	if (ctx->leftovers) {
 		/*
@@ -363,7 +369,7 @@ run_group(struct worker *w)
 	for (size_t i = 0; i < n; i++) {
 		static const struct buf none;
 		put_output(w, items[i].seq, 1, items[i].out.data, items[i].out.len);
-		put_result(w, items[i].seq, &items[i].res, items[i].out.len, &none);
+		put_result(w, items[i].seq, &items[i].res, items[i].out.len, &none, &none);
 		free(held[i]);
 	}
 	send_out(w);
