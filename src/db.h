@@ -36,6 +36,15 @@ struct db_stmt {
 	double		 done_at;	/* monotonic seconds when its result arrived */
 };
 
+/* One lookup of a group run by lookup_many. */
+struct db_lookup {
+	const char	*param;
+	char		*value;		/* malloc'd, when status is 1 */
+	int		 status;	/* 1 found, 0 no row or NULL, -1 failed (err), 2 not run */
+	struct db_err	 err;
+	double		 done_at;	/* monotonic seconds when its result arrived */
+};
+
 struct db_driver {
 	const char *name;
 	/* The statement that opens a batch's transaction. */
@@ -70,6 +79,13 @@ struct db_driver {
 	 * NULL, -1 on error.
 	 */
 	int  (*lookup)(struct db_conn *c, const char *param, char **value, struct db_err *err);
+	/*
+	 * Optional: run the prepared lookup for n parameters in one round trip
+	 * (pipelined), each as lookup would.  0 when every result came back
+	 * (each says how it went), -1 when the connection failed (err); those
+	 * whose result did not come are left "not run".
+	 */
+	int  (*lookup_many)(struct db_conn *c, struct db_lookup *l, size_t n, struct db_err *err);
 	/* 0 when the connection answers.  NULL where there is no server to lose (SQLite). */
 	int  (*ping)(struct db_conn *c);
 	void (*close)(struct db_conn *c);

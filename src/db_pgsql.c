@@ -375,25 +375,91 @@ pg_prepare(struct db_conn *c, const char *sql, struct db_err *err)
 	return rc;
 }
 
+static int lookup_result(struct db_conn *c, PGresult *res, char **value, struct db_err *err);
+
 static int
 pg_lookup(struct db_conn *c, const char *param, char **value, struct db_err *err)
 {
 	const char *params[1] = { param };
 	PGresult *res = PQexecPrepared(c->pg, LOOKUP_NAME, 1, params, NULL, NULL, 0);
-	int rc;
+	int rc = lookup_result(c, res, value, err);
 
+	PQclear(res);
+	return rc;
+}
+
+/* The value of a lookup's result: 1 with *value, 0 none, -1 failed (err). */
+static int
+lookup_result(struct db_conn *c, PGresult *res, char **value, struct db_err *err)
+{
 	*value = NULL;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		set_err(err, c->pg, res);
-		rc = -1;
-	} else if (PQntuples(res) == 0 || PQnfields(res) == 0 || PQgetisnull(res, 0, 0)) {
-		rc = 0;
-	} else {
-		*value = xstrdup(PQgetvalue(res, 0, 0));
-		rc = 1;
+		return -1;
 	}
-	PQclear(res);
-	return rc;
+	if (PQntuples(res) == 0 || PQnfields(res) == 0 || PQgetisnull(res, 0, 0))
+		return 0;
+	*value = xstrdup(PQgetvalue(res, 0, 0));
+	return 1;
+}
+
+/*
+ * Lookups in one pipeline, each followed by a sync so that one that fails
+ * leaves the others their own results.  As in pg_exec_many, a lookup
+ * counts only once its sync is back.
+ */
+static int
+pg_lookup_many(struct db_conn *c, struct db_lookup *l, size_t n, struct db_err *err)
+{
+	PGconn *pg = c->pg;
+	PGresult *res;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		l[i].status = 2;
+	if (!PQenterPipelineMode(pg) || PQsetnonblocking(pg, 1) != 0)
+		goto lost;
+	for (i = 0; i < n; i++) {
+		const char *params[1] = { l[i].param };
+		if (!PQsendQueryPrepared(pg, LOOKUP_NAME, 1, params, NULL, NULL, 0) || !PQpipelineSync(pg))
+			goto lost;
+		if (i % 16 == 15 && flush_all(pg) < 0)
+			goto lost;
+	}
+	if (flush_all(pg) < 0)
+		goto lost;
+	PQsetnonblocking(pg, 0);
+	for (i = 0; i < n; i++) {
+		char *value;
+		int status;
+
+		res = PQgetResult(pg);
+		if (res == NULL)
+			goto lost;
+		status = lookup_result(c, res, &value, &l[i].err);
+		PQclear(res);
+		if (status < 0 && l[i].err.lost)
+			goto lost;
+		PQclear(PQgetResult(pg));
+		res = PQgetResult(pg);
+		if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			free(value);
+			goto lost;
+		}
+		PQclear(res);
+		l[i].value = value;
+		l[i].status = status;
+		l[i].done_at = now_mono();
+	}
+	if (!PQexitPipelineMode(pg))
+		goto lost;
+	return 0;
+
+lost:
+	set_err(err, pg, NULL);
+	err->lost = true;
+	return -1;
 }
 
 static int
@@ -421,6 +487,7 @@ const struct db_driver mpw_driver = {
 #endif
 	.prepare = pg_prepare,
 	.lookup = pg_lookup,
+	.lookup_many = pg_lookup_many,
 	.ping = pg_ping,
 	.close = pg_close,
 };

@@ -65,7 +65,7 @@ struct job_ctx {
 	 * file's device and inode.  A retry of the job after the worker died
 	 * gets them back in has_intent, intent_dev and intent_ino.
 	 */
-	void			(*intent)(struct job_ctx *ctx, uint64_t dev, uint64_t ino);
+	void			(*intent)(struct job_ctx *ctx, uint64_t seq, uint64_t dev, uint64_t ino);
 	bool			 has_intent;
 	uint64_t		 intent_dev, intent_ino;
 	bool			 terminated;	/* the worker got SIGTERM during the job */
@@ -81,9 +81,14 @@ struct job_ctx {
 struct job_item {
 	uint64_t		 seq;
 	unsigned		 attempt;
+	bool			 watched;	/* as in job_ctx */
+	bool			 has_intent;
+	uint64_t		 intent_dev, intent_ino;
 	const char		*text;
 	size_t			 len;
 	struct buf		 out;	/* its output: rows */
+	struct buf		 detail;	/* as in job_ctx */
+	struct buf		 target;
 	struct job_result	 res;
 };
 

@@ -31,6 +31,9 @@
 #include "template.h"
 #include "util.h"
 
+/* The most files a worker holds, and looks up in one pipeline. */
+#define RENAME_GROUP_MAX	128
+
 static int
 rename_check(const struct cfg *cfg, int *line, char *msg, size_t msglen)
 {
@@ -71,32 +74,67 @@ rename_init(struct job_ctx *ctx, char *err, size_t errlen)
 }
 
 /*
- * Look name up, reconnecting (and preparing again) when the connection
- * is lost.  1 found, 0 no mapping, -1 failed (reason set).
+ * One file's rename: what the job gave (path, seq, ...), where its
+ * outcome goes (res, out, detail, target), and the state between the steps
+ * before the lookup, the lookup, and the steps after it.  A job run alone
+ * and the jobs of a group each get one.
  */
-static int
-lookup(struct job_ctx *ctx, const char *name, char **value)
+struct ren {
+	struct job_ctx		*ctx;
+	const char		*path;
+	bool			 watched, has_intent;
+	uint64_t		 seq, intent_dev, intent_ino;
+	struct job_result	*res;
+	struct buf		*out, *detail, *target;
+
+	int			 dirfd;
+	const char		*base;
+	struct stat		 st;
+	enum { R_DONE, R_LOOKUP, R_RETRY } step;	/* what ren_finish() has to do */
+	int			 found;		/* the lookup: 1 newname, 0 none, -1 failed */
+	char			*newname;
+};
+
+/* The reason a lookup failed, in the job's result. */
+static void
+lookup_failed(struct ren *r, const struct db_err *e)
 {
+	r->found = -1;
+	snprintf(r->res->reason, sizeof(r->res->reason), "lookup failed: %s%s%s%s",
+	    e->msg, e->code[0] ? " (" : "", e->code, e->code[0] ? ")" : "");
+}
+
+/*
+ * Look the file's name up, reconnecting (and preparing again) when the
+ * connection is lost.  Sets r->found and r->newname.
+ */
+static void
+lookup(struct ren *r)
+{
+	struct job_ctx *ctx = r->ctx;
 	struct db_err e;
 
 	for (;;) {
 		memset(&e, 0, sizeof(e));
 		if (ctx->db == NULL) {
-			snprintf(ctx->res.reason, sizeof(ctx->res.reason), "no database connection");
-			return -1;
+			r->found = -1;
+			snprintf(r->res->reason, sizeof(r->res->reason), "no database connection");
+			return;
 		}
-		int r = ctx->drv->lookup(ctx->db, name, value, &e);
-		if (r >= 0)
-			return r;
+		int found = ctx->drv->lookup(ctx->db, r->base, &r->newname, &e);
+		if (found >= 0) {
+			r->found = found;
+			return;
+		}
 		if (!e.lost) {
-			snprintf(ctx->res.reason, sizeof(ctx->res.reason), "lookup failed: %s%s%s%s",
-			    e.msg, e.code[0] ? " (" : "", e.code, e.code[0] ? ")" : "");
-			return -1;
+			lookup_failed(r, &e);
+			return;
 		}
 		if (job_db_reconnect(ctx, &e) < 0 || prepare(ctx, &e) < 0) {
-			snprintf(ctx->res.reason, sizeof(ctx->res.reason), "connection lost: %s", e.msg);
+			r->found = -1;
+			snprintf(r->res->reason, sizeof(r->res->reason), "connection lost: %s", e.msg);
 			ctx->terminated = true;
-			return -1;
+			return;
 		}
 	}
 }
@@ -167,10 +205,10 @@ rename_open_dir(const char *path, size_t len, const char *root)
 }
 
 static void
-fail(struct job_ctx *ctx, const char *fmt, const char *a, const char *b)
+fail(struct ren *r, const char *fmt, const char *a, const char *b)
 {
-	ctx->res.exitval = 1;
-	snprintf(ctx->res.reason, sizeof(ctx->res.reason), fmt, a, b);
+	r->res->exitval = 1;
+	snprintf(r->res->reason, sizeof(r->res->reason), fmt, a, b);
 }
 
 /*
@@ -178,14 +216,15 @@ fail(struct job_ctx *ctx, const char *fmt, const char *a, const char *b)
  * for the supervisor, the new path as it is.
  */
 static void
-log_rename(struct job_ctx *ctx, const char *from, const char *to)
+log_rename(struct ren *r, const char *to)
 {
-	buf_reset(&ctx->target);
-	buf_addstr(&ctx->target, to);
-	buf_addstr(&ctx->detail, "mv -n -- ");
-	tpl_quote_line(&ctx->detail, from, strlen(from));
-	buf_add(&ctx->detail, " ", 1);
-	tpl_quote_line(&ctx->detail, to, strlen(to));
+	buf_reset(r->target);
+	buf_addstr(r->target, to);
+	buf_reset(r->detail);
+	buf_addstr(r->detail, "mv -n -- ");
+	tpl_quote_line(r->detail, r->path, strlen(r->path));
+	buf_add(r->detail, " ", 1);
+	tpl_quote_line(r->detail, to, strlen(to));
 }
 
 /* The path of name in the directory of path. */
@@ -197,37 +236,6 @@ sibling(struct buf *out, const char *path, const char *base, const char *name)
 	buf_addstr(out, name);
 }
 
-/*
- * A retry whose file is gone: if the worker that held the job died right
- * after renaming it, the file is there under its new name.  It counts as
- * done only when that is the very file the earlier attempt said it was
- * renaming (the same inode), never an unrelated file that has the name.
- * Then that attempt did the work: record it as this one's, so that --undo
- * covers it.
- */
-static bool
-renamed_before(struct job_ctx *ctx, int dirfd, const char *path, const char *base)
-{
-	char *newname = NULL;
-	struct stat st;
-	bool done = false;
-
-	if (!ctx->has_intent)
-		return false;
-	if (lookup(ctx, base, &newname) == 1 && rename_unsafe(newname) == NULL &&
-	    fstatat(dirfd, newname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    (uint64_t)st.st_dev == ctx->intent_dev && (uint64_t)st.st_ino == ctx->intent_ino) {
-		struct buf target = { 0 };
-		sibling(&target, path, base, newname);
-		log_rename(ctx, path, target.data);
-		buf_free(&target);
-		done = true;
-	}
-	ctx->res.reason[0] = '\0';
-	free(newname);
-	return done;
-}
-
 /* Whether rename jobs come from scanning [rename] directory (or watching it). */
 static bool
 scanning(const struct cfg *cfg)
@@ -236,111 +244,255 @@ scanning(const struct cfg *cfg)
 }
 
 /*
- * Every step works relative to the directory that holds the file, opened
- * once: a directory on the path swapped for a symbolic link after the
- * listing cannot send the rename elsewhere (below a scanned directory no
- * component may be a link), and the file checked is the file renamed.
+ * The steps before the lookup.  Every step works relative to the directory
+ * that holds the file, opened once: a directory on the path swapped for a
+ * symbolic link after the listing cannot send the rename elsewhere (below
+ * a scanned directory no component may be a link), and the file checked is
+ * the file renamed.  Leaves r->step R_LOOKUP when the name is to be looked
+ * up, R_RETRY when a gone file's earlier attempt may have renamed it, or
+ * R_DONE with the outcome set.
  */
 static void
-rename_run(struct job_ctx *ctx)
+ren_start(struct ren *r)
 {
-	const char *path = ctx->text;
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	struct buf target = { 0 };
-	char *newname = NULL;
-	const char *why;
-	struct stat st;
-	int dirfd = rename_open_dir(path, slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path),
-	    scanning(ctx->cfg) ? ctx->cfg->directory : NULL);
+	const char *slash = strrchr(r->path, '/');
 
-	if (dirfd < 0) {
+	r->base = slash ? slash + 1 : r->path;
+	r->step = R_DONE;
+	r->dirfd = rename_open_dir(r->path, slash == NULL ? 0 : slash == r->path ? 1 : (size_t)(slash - r->path),
+	    scanning(r->ctx->cfg) ? r->ctx->cfg->directory : NULL);
+	if (r->dirfd < 0) {
 		int e = errno;
-		if (e == ENOENT && ctx->watched)
-			ctx->res.flags |= JR_SKIPPED;
+		if (e == ENOENT && r->watched)
+			r->res->flags |= JR_SKIPPED;
 		else
-			fail(ctx, "%s: cannot open its directory: %s", path,
+			fail(r, "%s: cannot open its directory: %s", r->path,
 			    e == ELOOP || e == ENOTDIR ? "a directory on its path is now a symbolic link or no directory" :
 			    strerror(e));
-		goto out;
+		return;
 	}
-	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (fstatat(r->dirfd, r->base, &r->st, AT_SYMLINK_NOFOLLOW) < 0) {
 		int e = errno;
 		/*
 		 * A watched arrival that is gone was handled already (it
 		 * arrived during the first listing) or moved on by whoever
 		 * dropped it: nothing to do.
 		 */
-		if (e == ENOENT && ctx->watched)
-			ctx->res.flags |= JR_SKIPPED;
-		else if (!(e == ENOENT && ctx->attempt > 0 && renamed_before(ctx, dirfd, path, base)))
-			fail(ctx, "%s: %s", path, e == ENOENT ? "no such file (it vanished?)" : strerror(e));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		/* The scan passes over links and the like; an arrival too. */
-		if (ctx->watched)
-			ctx->res.flags |= JR_SKIPPED;
+		if (e == ENOENT && r->watched)
+			r->res->flags |= JR_SKIPPED;
+		else if (e == ENOENT && r->has_intent)
+			r->step = R_RETRY;
 		else
-			fail(ctx, "%s: not a regular file%s; not renamed", path,
-			    S_ISLNK(st.st_mode) ? " (a symbolic link)" : S_ISDIR(st.st_mode) ? " (a directory)" : "");
-		goto out;
+			fail(r, "%s: %s", r->path, e == ENOENT ? "no such file (it vanished?)" : strerror(e));
+		return;
 	}
-	int r = lookup(ctx, base, &newname);
-	if (r < 0) {
-		ctx->res.exitval = 1;
-		goto out;
+	if (!S_ISREG(r->st.st_mode)) {
+		/* The scan passes over links and the like; an arrival too. */
+		if (r->watched)
+			r->res->flags |= JR_SKIPPED;
+		else
+			fail(r, "%s: not a regular file%s; not renamed", r->path,
+			    S_ISLNK(r->st.st_mode) ? " (a symbolic link)" : S_ISDIR(r->st.st_mode) ? " (a directory)" : "");
+		return;
 	}
-	if (r == 0) {
-		if (strcmp(ctx->cfg->on_missing, "fail") == 0) {
-			fail(ctx, "%s: no mapping%s", path, "");
-		} else {
-			ctx->res.flags |= JR_SKIPPED;
-			if (ctx->dry_run)
-				buf_printf(&ctx->out, "%s (no mapping: skipped)\n", path);
-		}
-		goto out;
-	}
-	if ((why = rename_unsafe(newname)) != NULL) {
-		fail(ctx, "unsafe new name, %s: refused to rename %s", why, path);
-		if (ctx->dry_run)
-			buf_printf(&ctx->out, "%s -> (unsafe new name: %s)\n", path, why);
-		goto out;
-	}
-	sibling(&target, path, base, newname);
+	r->step = R_LOOKUP;
+}
 
-	if (ctx->dry_run) {
-		struct stat t;
-		buf_printf(&ctx->out, "%s -> %s%s\n", path, target.data,
-		    fstatat(dirfd, newname, &t, AT_SYMLINK_NOFOLLOW) == 0 ? " (conflict: the target exists)" : "");
-		/* So that the parent can see two files planned onto one name. */
-		log_rename(ctx, path, target.data);
-	} else if (strcmp(newname, base) == 0) {
-		/* Already so named: nothing to do, and nothing to undo. */
-	} else {
-		ctx->intent(ctx, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-		if (rename_noreplace_at(dirfd, base, newname) < 0) {
-			int e = errno;
-			ctx->res.exitval = 1;
-			snprintf(ctx->res.reason, sizeof(ctx->res.reason), "%s -> %s: %s", path, target.data,
-			    e == EEXIST ? "the target exists; nothing was replaced" :
-			    e == ENOENT ? "no such file (it vanished?)" : strerror(e));
+/*
+ * A retry whose file is gone: if the worker that held the job died right
+ * after renaming it, the file is there under its new name.  It counts as
+ * done only when that is the very file the earlier attempt said it was
+ * renaming (the same inode), never an unrelated file that has the name.
+ * Then that attempt did the work: record it as this one's, so that --undo
+ * covers it.
+ */
+static void
+ren_retried(struct ren *r)
+{
+	struct stat st;
+
+	if (r->found == 1 && rename_unsafe(r->newname) == NULL &&
+	    fstatat(r->dirfd, r->newname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (uint64_t)st.st_dev == r->intent_dev && (uint64_t)st.st_ino == r->intent_ino) {
+		struct buf target = { 0 };
+		sibling(&target, r->path, r->base, r->newname);
+		log_rename(r, target.data);
+		buf_free(&target);
+		r->res->reason[0] = '\0';
+		return;
+	}
+	fail(r, "%s: %s", r->path, "no such file (it vanished?)");
+}
+
+/* The steps after the lookup: check the new name, and rename (or plan it). */
+static void
+ren_finish(struct ren *r)
+{
+	struct job_ctx *ctx = r->ctx;
+	struct buf target = { 0 };
+	const char *why;
+
+	if (r->step == R_RETRY) {
+		ren_retried(r);
+	} else if (r->step != R_LOOKUP) {
+		/* Settled before the lookup. */
+	} else if (r->found < 0) {
+		r->res->exitval = 1;
+	} else if (r->found == 0) {
+		if (strcmp(ctx->cfg->on_missing, "fail") == 0) {
+			fail(r, "%s: no mapping%s", r->path, "");
 		} else {
-			log_rename(ctx, path, target.data);
+			r->res->flags |= JR_SKIPPED;
+			if (ctx->dry_run)
+				buf_printf(r->out, "%s (no mapping: skipped)\n", r->path);
+		}
+	} else if ((why = rename_unsafe(r->newname)) != NULL) {
+		fail(r, "unsafe new name, %s: refused to rename %s", why, r->path);
+		if (ctx->dry_run)
+			buf_printf(r->out, "%s -> (unsafe new name: %s)\n", r->path, why);
+	} else {
+		sibling(&target, r->path, r->base, r->newname);
+		if (ctx->dry_run) {
+			struct stat t;
+			buf_printf(r->out, "%s -> %s%s\n", r->path, target.data,
+			    fstatat(r->dirfd, r->newname, &t, AT_SYMLINK_NOFOLLOW) == 0 ?
+			    " (conflict: the target exists)" : "");
+			/* So that the parent can see two files planned onto one name. */
+			log_rename(r, target.data);
+		} else if (strcmp(r->newname, r->base) == 0) {
+			/* Already so named: nothing to do, and nothing to undo. */
+		} else {
+			ctx->intent(ctx, r->seq, (uint64_t)r->st.st_dev, (uint64_t)r->st.st_ino);
+			if (rename_noreplace_at(r->dirfd, r->base, r->newname) < 0) {
+				int e = errno;
+				r->res->exitval = 1;
+				snprintf(r->res->reason, sizeof(r->res->reason), "%s -> %s: %s", r->path, target.data,
+				    e == EEXIST ? "the target exists; nothing was replaced" :
+				    e == ENOENT ? "no such file (it vanished?)" : strerror(e));
+			} else {
+				log_rename(r, target.data);
+			}
 		}
 	}
-out:
 	/*
 	 * Whatever did not rename is logged as its quoted path: one line
 	 * whatever bytes the name holds, and never mistaken by --undo for
 	 * a rename, even when a file is named like one.
 	 */
-	if (ctx->detail.len == 0)
-		tpl_quote_line(&ctx->detail, path, strlen(path));
-	free(newname);
+	if (r->detail->len == 0)
+		tpl_quote_line(r->detail, r->path, strlen(r->path));
+	free(r->newname);
+	r->newname = NULL;
 	buf_free(&target);
-	if (dirfd >= 0)
-		close(dirfd);
+	if (r->dirfd >= 0)
+		close(r->dirfd);
+	r->dirfd = -1;
+}
+
+static void
+rename_run(struct job_ctx *ctx)
+{
+	struct ren r = {
+		.ctx = ctx, .path = ctx->text, .seq = ctx->seq,
+		.watched = ctx->watched, .has_intent = ctx->has_intent,
+		.intent_dev = ctx->intent_dev, .intent_ino = ctx->intent_ino,
+		.res = &ctx->res, .out = &ctx->out, .detail = &ctx->detail, .target = &ctx->target,
+	};
+
+	ren_start(&r);
+	if (r.step != R_DONE)
+		lookup(&r);
+	ren_finish(&r);
+}
+
+/*
+ * The files a worker holds, their names looked up in one round trip where
+ * the driver pipelines (lookup_many), then each renamed as rename_run
+ * would.  Lookups the pipeline did not settle (the connection went) are
+ * done one by one, reconnecting.
+ */
+static void
+rename_run_group(struct job_ctx *ctx, struct job_item *items, size_t n)
+{
+	struct ren *r = xcalloc(n, sizeof(*r));
+	struct db_lookup *l = xcalloc(n, sizeof(*l));
+	size_t *which = xcalloc(n, sizeof(*which));
+	size_t nl = 0;
+	double t0 = now_mono(), start = now_wall();
+
+	for (size_t i = 0; i < n; i++) {
+		r[i] = (struct ren){
+			.ctx = ctx, .path = items[i].text, .seq = items[i].seq,
+			.watched = items[i].watched, .has_intent = items[i].has_intent,
+			.intent_dev = items[i].intent_dev, .intent_ino = items[i].intent_ino,
+			.res = &items[i].res, .out = &items[i].out, .detail = &items[i].detail,
+			.target = &items[i].target,
+		};
+		items[i].res.start = start;
+		ren_start(&r[i]);
+		if (r[i].step != R_DONE) {
+			l[nl].param = r[i].base;
+			which[nl++] = i;
+		}
+	}
+	int rc = -1;
+	for (size_t k = 0; k < nl; k++)
+		l[k].status = 2;
+	if (nl >= 2 && ctx->db != NULL) {
+		struct db_err e = { 0 };
+		rc = ctx->drv->lookup_many(ctx->db, l, nl, &e);
+		if (rc < 0 && job_db_reconnect(ctx, &e) == 0)
+			prepare(ctx, &e);
+	}
+	double prev = t0;
+	for (size_t k = 0; k < nl; k++) {
+		struct ren *ri = &r[which[k]];
+		if (ctx->terminated) {
+			/* The connection is gone for good: not an attempt, the job is still to do. */
+			ri->res->flags |= JR_ABORTED;
+			ri->step = R_DONE;
+			continue;
+		}
+		if (nl < 2 || l[k].status == 2) {
+			/* Not settled by a pipeline: alone. */
+			double a = now_mono();
+			lookup(ri);
+			ri->res->runtime = now_mono() - a;
+			continue;
+		}
+		ri->found = l[k].status;
+		ri->newname = l[k].value;
+		if (l[k].status < 0)
+			lookup_failed(ri, &l[k].err);
+		ri->res->runtime = l[k].done_at - prev;
+		prev = l[k].done_at;
+	}
+	/* The lookups' round trip, as a pipeline of SQL jobs reports it. */
+	if (rc == 0 && nl >= 2 && l[0].status != 2 && l[nl - 1].status != 2) {
+		double pace = (l[nl - 1].done_at - l[0].done_at) / (double)(nl - 1);
+		double wait = l[0].done_at - t0 - pace;
+		r[which[0]].res->latency = wait > 0 ? wait : 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		ren_finish(&r[i]);
+	free(which);
+	free(l);
+	free(r);
+}
+
+/* Groups only where the driver pipelines lookups; else one file at a time. */
+static size_t
+rename_group_max(const struct job_ctx *ctx)
+{
+	return ctx->drv != NULL && ctx->drv->lookup_many != NULL ? RENAME_GROUP_MAX : 1;
+}
+
+static int
+rename_window_max(const struct cfg *cfg, bool *pipelines)
+{
+	(void)cfg;
+	*pipelines = true;
+	return RENAME_GROUP_MAX;
 }
 
 const struct job_kind job_rename = {
@@ -349,4 +501,7 @@ const struct job_kind job_rename = {
 	.check = rename_check,
 	.init = rename_init,
 	.run = rename_run,
+	.group_max = rename_group_max,
+	.run_group = rename_run_group,
+	.window_max = rename_window_max,
 };

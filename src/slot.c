@@ -484,10 +484,14 @@ slot_messages(struct slot *s)
 			}
 			break;
 		case MSG_INTENT:
-			if (s->inflight.head != NULL && s->inflight.head->seq == m.u.intent.seq) {
-				s->inflight.head->has_intent = true;
-				s->inflight.head->intent_dev = m.u.intent.dev;
-				s->inflight.head->intent_ino = m.u.intent.ino;
+			/* Any job of a group in hand, not only the head, may be renaming. */
+			for (struct job *j = s->inflight.head; j != NULL; j = j->next) {
+				if (j->seq == m.u.intent.seq) {
+					j->has_intent = true;
+					j->intent_dev = m.u.intent.dev;
+					j->intent_ino = m.u.intent.ino;
+					break;
+				}
 			}
 			break;
 		case MSG_OUTPUT:

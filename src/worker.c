@@ -190,10 +190,10 @@ report_spawn(struct job_ctx *ctx, pid_t pgid)
 }
 
 static void
-report_intent(struct job_ctx *ctx, uint64_t dev, uint64_t ino)
+report_intent(struct job_ctx *ctx, uint64_t seq, uint64_t dev, uint64_t ino)
 {
 	struct worker *w = (struct worker *)((char *)ctx - offsetof(struct worker, ctx));
-	struct msg_intent in = { .seq = ctx->seq, .dev = dev, .ino = ino };
+	struct msg_intent in = { .seq = seq, .dev = dev, .ino = ino };
 
 	msg_put(&w->out, MSG_INTENT, &in, sizeof(in), NULL, 0);
 	send_out(w);
@@ -345,9 +345,15 @@ run_group(struct worker *w)
 		held[n] = j;
 		items[n].seq = j->seq;
 		items[n].attempt = j->attempt;
+		items[n].watched = (j->flags & MJ_WATCHED) != 0;
+		items[n].has_intent = (j->flags & MJ_INTENT) != 0;
+		items[n].intent_dev = j->dev;
+		items[n].intent_ino = j->ino;
 		items[n].text = j->text;
 		items[n].len = j->len;
 		buf_reset(&items[n].out);
+		buf_reset(&items[n].detail);
+		buf_reset(&items[n].target);
 		memset(&items[n].res, 0, sizeof(items[n].res));
 		n++;
 	}
@@ -367,9 +373,8 @@ run_group(struct worker *w)
 	}
 	w->kind->run_group(&w->ctx, items, n);
 	for (size_t i = 0; i < n; i++) {
-		static const struct buf none;
 		put_output(w, items[i].seq, 1, items[i].out.data, items[i].out.len);
-		put_result(w, items[i].seq, &items[i].res, items[i].out.len, &none, &none);
+		put_result(w, items[i].seq, &items[i].res, items[i].out.len, &items[i].detail, &items[i].target);
 		free(held[i]);
 	}
 	send_out(w);

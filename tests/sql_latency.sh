@@ -41,6 +41,22 @@ expect_eq "every long job ran beside another, two at a time" "$alone" 0
 expect_eq "never more than two at once" \
 	"$(q "SELECT max(c) FROM (SELECT (SELECT count(*) FROM naps b WHERE b.t0 <= a.t0 AND a.t0 < b.t1) AS c FROM naps a) x")" 2
 
+# Rename lookups across the delay go in pipelines too: every file renamed,
+# in groups.
+q "CREATE TABLE rmap (o text PRIMARY KEY, n text)"
+q "INSERT INTO rmap SELECT 'f' || g || '.dat', 'g' || g || '.dat' FROM generate_series(1, 2000) g"
+mkdir in
+(cd in && seq 1 2000 | sed 's/.*/f&.dat/' | xargs touch)
+{ printf '[pool]\nworkers = 2\njoblog = ren.joblog\n[jobs]\ntype = rename\n[rename]\ndirectory = in\nextensions = .dat\n'
+  printf 'lookup = SELECT n FROM rmap WHERE o = $1\n'; far; } > ren.ini
+"$MPWORKER" --no-progress -v -c ren.ini >out 2>err
+expect_eq "2,000 renames through the delay exit 0" "$?" 0
+expect_eq "every file has its new name" "$(ls in | grep -c '^g[0-9]*\.dat$')" 2000
+biggest=$(sed -n 's/.*running \([0-9]*\) jobs as a group/\1/p' err | sort -n | tail -1)
+check "lookups go many per round trip (largest group: $biggest)" test "${biggest:-0}" -ge 16
+run_mpw --undo ren.joblog
+expect_eq "and --undo puts every name back" "$(ls in | grep -c '^f[0-9]*\.dat$')" 2000
+
 # A server restart mid-pipeline, through the delay: every key is there and
 # every job is recorded as done exactly once.
 q "CREATE TABLE far (k int PRIMARY KEY, n int NOT NULL DEFAULT 1)"
