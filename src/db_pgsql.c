@@ -297,6 +297,26 @@ lost:
 	return -1;
 }
 
+/*
+ * In a pipeline, after a query's result: read the NULL that ends its
+ * results and the sync that follows.  0, or -1 when the connection broke
+ * between them (then the query's transaction may not have committed).
+ */
+static int
+sync_follows(PGconn *pg)
+{
+	PGresult *res;
+
+	PQclear(PQgetResult(pg));
+	res = PQgetResult(pg);
+	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
 static int
 pg_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct db_err *err)
 {
@@ -342,13 +362,8 @@ pg_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct
 		PQclear(res);
 		if (status < 0 && st[i].err.lost)
 			goto lost;	/* the session ended under it: not a failure of the statement */
-		PQclear(PQgetResult(pg));	/* the NULL that ends this query's results */
-		res = PQgetResult(pg);
-		if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
-			PQclear(res);
+		if (sync_follows(pg) < 0)
 			goto lost;
-		}
-		PQclear(res);
 		st[i].status = status;
 		st[i].done_at = now_mono();
 	}
@@ -440,14 +455,10 @@ pg_lookup_many(struct db_conn *c, struct db_lookup *l, size_t n, struct db_err *
 		PQclear(res);
 		if (status < 0 && l[i].err.lost)
 			goto lost;
-		PQclear(PQgetResult(pg));
-		res = PQgetResult(pg);
-		if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
-			PQclear(res);
+		if (sync_follows(pg) < 0) {
 			free(value);
 			goto lost;
 		}
-		PQclear(res);
 		l[i].value = value;
 		l[i].status = status;
 		l[i].done_at = now_mono();
