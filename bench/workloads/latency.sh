@@ -1,5 +1,7 @@
-# Workload: the database across a network.  SELECTs by key (N of them)
-# and INSERTs in batches of 100, on PostgreSQL reached over TCP, directly
+# Workload: the database across a network.  SELECTs by key (N of them),
+# INSERTs in batches of 100, and renames of N files whose new names are
+# looked up (a plain lookup by key, no server-side delay), on PostgreSQL
+# reached over TCP, directly
 # (0 ms) and through bench/delayproxy.py adding 1 and 5 ms each way (this
 # kernel has no netem).  Beside mpworker: pgbench -c WORKERS (simple
 # protocol, one statement per round trip), pgbench's own pipelined script
@@ -30,9 +32,23 @@ pgbench_pipelined() {
 	printf '\\endpipeline\n'
 }
 
+# latency_rename SECTION LABEL FILES COMMAND...: rename FILES files, check, record.
+latency_rename() {
+	local section=$1 label=$2 files=$3
+	shift 3
+	rename_dir "$files"
+	rate "$section" "$label" "$files" "$@" &&
+	expect "files renamed" "$(find "$W/in" -name 'g*' | wc -l)" "$files"
+}
+
 w_latency() {
 	local ms s sock=$MPW_PG_SOCKET port=$MPW_PG_PORT
 	LATENCY_PG_PORT=$MPW_PG_PORT
+	rename_setup
+	# The rename workload's lookup, without its 2 ms at the server: here the
+	# distance is the cost.
+	pg -c "CREATE OR REPLACE FUNCTION lookup_name(text) RETURNS text LANGUAGE sql AS
+		\$\$ SELECT new_name FROM renames WHERE old_name = \$1 \$\$" >/dev/null
 	select_setup postgresql
 	pg -c "DROP TABLE IF EXISTS bench" -c "CREATE TABLE bench (k int PRIMARY KEY, v text)" >/dev/null 2>&1
 	statements select "$N" > "$W/lat-select.sql"
@@ -57,6 +73,11 @@ w_latency() {
 				-t $((N / WORKERS / 50)) -M extended -f "$W/lat-pipe.pgbench" mpw
 			rate "$s" "Python Pool($WORKERS, initializer=connect)$tag" "$n" \
 				"$PY" "$BENCH/pool.py" postgresql "$WORKERS" "$W/lat-select-some.sql"
+			s=latency-rename-${ms}ms
+			rename_ini "$WORKERS"
+			latency_rename "$s" "mpworker -j$WORKERS" "$N" mpw -c "$W/rename.ini"
+			latency_rename "$s" "Python Pool($WORKERS, initializer=connect)$tag" "$n" \
+				"$PY" "$BENCH/rename.py" pool "$WORKERS" "$W/in"
 			s=latency-batch-${ms}ms
 			pg -c "TRUNCATE bench" >/dev/null
 			mpw_ini "$W/lat.ini" "$WORKERS" postgresql "$W/lat-insert.sql" "batch = 100"
@@ -66,6 +87,7 @@ w_latency() {
 	done
 	latency_via 0
 	MPW_PG_SOCKET=$sock MPW_PG_PORT=$port
+	rename_setup	# the rename workload's lookup again, 2 ms and all
 	[ -n "${LATENCY_PROXY:-}" ] && kill "$LATENCY_PROXY" 2>/dev/null
 	true
 }
