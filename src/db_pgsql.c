@@ -317,11 +317,95 @@ sync_follows(PGconn *pg)
 	return 0;
 }
 
+/*
+ * n queries in one pipeline, each followed by a sync, so that each is its
+ * own transaction and one that fails leaves the others their results.
+ * send queues query i; take takes its result into the caller's item and
+ * returns its status, setting *gone when the session ended under it;
+ * settle records that status once the query's sync is back.  0 when every
+ * result came back, -1 when the connection failed (err): the queries not
+ * settled are to be run again.
+ */
+struct pipeline {
+	int  (*send)(PGconn *pg, void *arg, size_t i);
+	int  (*take)(struct db_conn *c, PGresult *res, void *arg, size_t i, bool *gone);
+	void (*settle)(void *arg, size_t i, int status);
+	void *arg;
+};
+
+static int
+run_pipeline(struct db_conn *c, const struct pipeline *p, size_t n, struct db_err *err)
+{
+	PGconn *pg = c->pg;
+	size_t i;
+
+	if (!PQenterPipelineMode(pg) || PQsetnonblocking(pg, 1) != 0)
+		goto lost;
+	for (i = 0; i < n; i++) {
+		if (!p->send(pg, p->arg, i) || !PQpipelineSync(pg))
+			goto lost;
+		/* Keep libpq's output buffer small on long groups. */
+		if (i % 16 == 15 && flush_all(pg) < 0)
+			goto lost;
+	}
+	if (flush_all(pg) < 0)
+		goto lost;
+	PQsetnonblocking(pg, 0);
+	/* Results arrive in order: per query, its result, a NULL, then the sync. */
+	for (i = 0; i < n; i++) {
+		PGresult *res = PQgetResult(pg);
+		bool gone = false;
+		int status;
+
+		if (res == NULL)
+			goto lost;
+		status = p->take(c, res, p->arg, i, &gone);
+		PQclear(res);
+		if (gone || sync_follows(pg) < 0)
+			goto lost;
+		p->settle(p->arg, i, status);
+	}
+	if (!PQexitPipelineMode(pg))
+		goto lost;
+	return 0;
+
+lost:
+	set_err(err, pg, NULL);
+	err->lost = true;
+	return -1;
+}
+
+static int
+stmt_send(PGconn *pg, void *arg, size_t i)
+{
+	const struct db_stmt *st = arg;
+
+	return PQsendQueryParams(pg, st[i].sql, 0, NULL, NULL, NULL, NULL, 0);
+}
+
+static int
+stmt_take(struct db_conn *c, PGresult *res, void *arg, size_t i, bool *gone)
+{
+	struct db_stmt *st = arg;
+	int status = take_result(c, res, st[i].out, &st[i].err);
+
+	/* The session ended under it: not a failure of the statement. */
+	*gone = status < 0 && st[i].err.lost;
+	return status;
+}
+
+static void
+stmt_settle(void *arg, size_t i, int status)
+{
+	struct db_stmt *st = arg;
+
+	st[i].status = status;
+	st[i].done_at = now_mono();
+}
+
 static int
 pg_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct db_err *err)
 {
-	PGconn *pg = c->pg;
-	PGresult *res;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -332,49 +416,14 @@ pg_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct
 	if (in_tx)
 		return pg_batch(c, st, n, err);
 
-	/* Autocommit: each statement, then a sync, so each is its own transaction. */
-	if (!PQenterPipelineMode(pg) || PQsetnonblocking(pg, 1) != 0)
-		goto lost;
-	for (i = 0; i < n; i++) {
-		if (!PQsendQueryParams(pg, st[i].sql, 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(pg))
-			goto lost;
-		/* Keep libpq's output buffer small on long groups. */
-		if (i % 16 == 15 && flush_all(pg) < 0)
-			goto lost;
-	}
-	if (flush_all(pg) < 0)
-		goto lost;
-	PQsetnonblocking(pg, 0);
-
 	/*
-	 * Results arrive in order: per statement, its result, a NULL, then the
-	 * sync.  The implicit transaction commits at the sync, so a statement
-	 * is done only once its sync is back: if the connection goes between
-	 * the two, it stays "not run" and is run again.
+	 * Autocommit: each statement, then a sync, so each is its own
+	 * transaction.  It commits at the sync, so a statement is done only
+	 * once its sync is back: if the connection goes between the two, it
+	 * stays "not run" and is run again.
 	 */
-	for (i = 0; i < n; i++) {
-		int status;
-
-		res = PQgetResult(pg);
-		if (res == NULL)
-			goto lost;
-		status = take_result(c, res, st[i].out, &st[i].err);
-		PQclear(res);
-		if (status < 0 && st[i].err.lost)
-			goto lost;	/* the session ended under it: not a failure of the statement */
-		if (sync_follows(pg) < 0)
-			goto lost;
-		st[i].status = status;
-		st[i].done_at = now_mono();
-	}
-	if (!PQexitPipelineMode(pg))
-		goto lost;
-	return 0;
-
-lost:
-	set_err(err, pg, NULL);
-	err->lost = true;
-	return -1;
+	struct pipeline p = { .send = stmt_send, .take = stmt_take, .settle = stmt_settle, .arg = st };
+	return run_pipeline(c, &p, n, err);
 }
 #endif
 
@@ -386,19 +435,6 @@ pg_prepare(struct db_conn *c, const char *sql, struct db_err *err)
 
 	if (rc < 0)
 		set_err(err, c->pg, res);
-	PQclear(res);
-	return rc;
-}
-
-static int lookup_result(struct db_conn *c, PGresult *res, char **value, struct db_err *err);
-
-static int
-pg_lookup(struct db_conn *c, const char *param, char **value, struct db_err *err)
-{
-	const char *params[1] = { param };
-	PGresult *res = PQexecPrepared(c->pg, LOOKUP_NAME, 1, params, NULL, NULL, 0);
-	int rc = lookup_result(c, res, value, err);
-
 	PQclear(res);
 	return rc;
 }
@@ -418,59 +454,63 @@ lookup_result(struct db_conn *c, PGresult *res, char **value, struct db_err *err
 	return 1;
 }
 
-/*
- * Lookups in one pipeline, each followed by a sync so that one that fails
- * leaves the others their own results.  As in pg_exec_many, a lookup
- * counts only once its sync is back.
- */
+static int
+pg_lookup(struct db_conn *c, const char *param, char **value, struct db_err *err)
+{
+	const char *params[1] = { param };
+	PGresult *res = PQexecPrepared(c->pg, LOOKUP_NAME, 1, params, NULL, NULL, 0);
+	int rc = lookup_result(c, res, value, err);
+
+	PQclear(res);
+	return rc;
+}
+
+static int
+lookup_send(PGconn *pg, void *arg, size_t i)
+{
+	const struct db_lookup *l = arg;
+	const char *params[1] = { l[i].param };
+
+	return PQsendQueryPrepared(pg, LOOKUP_NAME, 1, params, NULL, NULL, 0);
+}
+
+static int
+lookup_take(struct db_conn *c, PGresult *res, void *arg, size_t i, bool *gone)
+{
+	struct db_lookup *l = arg;
+	int status = lookup_result(c, res, &l[i].value, &l[i].err);
+
+	*gone = status < 0 && l[i].err.lost;
+	return status;
+}
+
+static void
+lookup_settle(void *arg, size_t i, int status)
+{
+	struct db_lookup *l = arg;
+
+	l[i].status = status;
+	l[i].done_at = now_mono();
+}
+
+/* Lookups in one pipeline, as pg_exec_many runs statements. */
 static int
 pg_lookup_many(struct db_conn *c, struct db_lookup *l, size_t n, struct db_err *err)
 {
-	PGconn *pg = c->pg;
-	PGresult *res;
-	size_t i;
+	struct pipeline p = { .send = lookup_send, .take = lookup_take, .settle = lookup_settle, .arg = l };
+	int rc;
 
-	for (i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		l[i].status = 2;
-	if (!PQenterPipelineMode(pg) || PQsetnonblocking(pg, 1) != 0)
-		goto lost;
-	for (i = 0; i < n; i++) {
-		const char *params[1] = { l[i].param };
-		if (!PQsendQueryPrepared(pg, LOOKUP_NAME, 1, params, NULL, NULL, 0) || !PQpipelineSync(pg))
-			goto lost;
-		if (i % 16 == 15 && flush_all(pg) < 0)
-			goto lost;
-	}
-	if (flush_all(pg) < 0)
-		goto lost;
-	PQsetnonblocking(pg, 0);
-	for (i = 0; i < n; i++) {
-		char *value;
-		int status;
-
-		res = PQgetResult(pg);
-		if (res == NULL)
-			goto lost;
-		status = lookup_result(c, res, &value, &l[i].err);
-		PQclear(res);
-		if (status < 0 && l[i].err.lost)
-			goto lost;
-		if (sync_follows(pg) < 0) {
-			free(value);
-			goto lost;
+	rc = run_pipeline(c, &p, n, err);
+	/* A value taken whose sync never came is not a result. */
+	for (size_t i = 0; rc < 0 && i < n; i++) {
+		if (l[i].status == 2) {
+			free(l[i].value);
+			l[i].value = NULL;
 		}
-		l[i].value = value;
-		l[i].status = status;
-		l[i].done_at = now_mono();
 	}
-	if (!PQexitPipelineMode(pg))
-		goto lost;
-	return 0;
-
-lost:
-	set_err(err, pg, NULL);
-	err->lost = true;
-	return -1;
+	return rc;
 }
 
 static int
