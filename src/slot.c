@@ -295,40 +295,16 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 
 /*
  * The most jobs a worker may hold, and whether the kind pipelines them:
- * the kind says (its window_max), or WINDOW_MAX one at a time.
+ * the kind says (its window_max), or WINDOW_MAX one at a time.  They
+ * change only with the configuration.
  */
-static const struct job_kind *
-running_kind(void)
+void
+window_limits(void)
 {
-	static const struct job_kind *kind;
-	static const char *for_type;
+	const struct job_kind *k = job_kind_find(sup.cfg->type);
 
-	/* A reload cannot change [jobs] type, so the lookup is done once. */
-	if (for_type == NULL || strcmp(for_type, sup.cfg->type) != 0) {
-		kind = job_kind_find(sup.cfg->type);
-		for_type = kind != NULL ? kind->name : NULL;
-	}
-	return kind;
-}
-
-int
-window_max(void)
-{
-	const struct job_kind *k = running_kind();
-	bool pipelines = false;
-
-	return k != NULL && k->window_max != NULL ? k->window_max(sup.cfg, &pipelines) : WINDOW_MAX;
-}
-
-static bool
-window_pipelines(void)
-{
-	const struct job_kind *k = running_kind();
-	bool pipelines = false;
-
-	if (k != NULL && k->window_max != NULL)
-		k->window_max(sup.cfg, &pipelines);
-	return pipelines;
+	sup.pipelines = false;
+	sup.window_max = k != NULL && k->window_max != NULL ? k->window_max(sup.cfg, &sup.pipelines) : WINDOW_MAX;
 }
 
 /*
@@ -347,7 +323,7 @@ window_pipelines(void)
 static void
 update_window(const struct msg_result *r, bool lone)
 {
-	int max = window_max();
+	int max = sup.window_max;
 	double service = r->runtime - (r->latency > 0 ? r->latency : lone ? sup.avg_latency : 0);
 
 	if (service < 1e-6)
@@ -357,7 +333,7 @@ update_window(const struct msg_result *r, bool lone)
 		sup.avg_latency = sup.avg_latency == 0 ? r->latency : 0.9 * sup.avg_latency + 0.1 * r->latency;
 	if (sup.probes > 0)
 		sup.probes--;
-	int min = sup.probes > 0 && sup.avg_latency == 0 && window_pipelines() ? WINDOW_PROBE : WINDOW_MIN;
+	int min = sup.probes > 0 && sup.avg_latency == 0 && sup.pipelines ? WINDOW_PROBE : WINDOW_MIN;
 	/* Work queued (as many as WINDOW_MAX), plus what covers the round trip. */
 	double w = fmin(WINDOW_TARGET / sup.avg_service, WINDOW_MAX) + sup.avg_latency / sup.avg_service;
 	sup.window = w < min ? min : w > max ? max : (int)w;
@@ -385,7 +361,7 @@ on_result(struct slot *s, const struct msg *m)
 	s->cmd_pgid = 0;
 	if (sup.streaming == s)
 		sup.streaming = NULL;
-	update_window(&r, lone && window_pipelines());
+	update_window(&r, lone && sup.pipelines);
 	/* The tail: the reason; then optionally a NUL and the command to log, and a NUL and a rename's target. */
 	size_t rlen = strnlen(m->tail, m->taillen);
 	snprintf(reason, sizeof(reason), "%.*s", (int)rlen, m->tail);

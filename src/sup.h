@@ -121,6 +121,8 @@ struct sup {
 	double			 avg_latency;	/* service time, and round trip (0 unknown) */
 	int			 probes;	/* results left to measure a round trip in */
 	int			 window;
+	int			 window_max;	/* the most jobs a worker may hold (window_limits) */
+	bool			 pipelines;	/* the kind sends several at once */
 
 	int			 stopping;	/* 0, 1 = draining, 2 = at once */
 	bool			 signalled;	/* SIGTERM or SIGINT asked us to stop */
@@ -156,7 +158,8 @@ void slot_write(struct slot *s);
 void slot_schedule(struct slot *s, bool crashed);
 bool want_workers(void);
 void reap(void);
-int  window_max(void);
+/* Set sup.window_max and sup.pipelines from the running configuration's job kind. */
+void window_limits(void);
 /*
  * Results can no longer be recorded (what: "the joblog FILE" or "job
  * output", error: why): take no new jobs, let those in hand finish, and end with

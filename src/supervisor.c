@@ -105,7 +105,7 @@ draw_progress(bool force)
 static void
 fill_pending(void)
 {
-	size_t want = (size_t)sup.nworkers * (size_t)window_max() + 64;
+	size_t want = (size_t)sup.nworkers * (size_t)sup.window_max + 64;
 	struct jobline jl;
 
 	while (!sup.src_eof && sup.pending.n < want && sup.stopping == 0) {
@@ -371,6 +371,7 @@ reload(void)
 	if (sup.cfg != sup.src_cfg)
 		cfg_free(sup.cfg);
 	sup.cfg = n;
+	window_limits();
 	sup.gen++;
 	sup.notified_ready = false;
 	set_workers((int)n->workers);
@@ -588,7 +589,7 @@ run_loop(void)
 		pfd[n] = (struct pollfd){ .fd = sup.sigfd, .events = POLLIN };
 		owner[n++] = NULL;
 		int srcfd = sup.src_eof || sup.stopping ? -1 : jobsrc_fd(sup.src);
-		if (srcfd >= 0 && sup.pending.n < (size_t)sup.nworkers * (size_t)window_max()) {
+		if (srcfd >= 0 && sup.pending.n < (size_t)sup.nworkers * (size_t)sup.window_max) {
 			pfd[n] = (struct pollfd){ .fd = srcfd, .events = POLLIN };
 			owner[n++] = NULL;
 		}
@@ -761,6 +762,7 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 	sup.sigfd = -1;
 	sup.window = WINDOW_MIN;
 	sup.probes = WINDOW_PROBES;
+	window_limits();
 	sup.started_mono = now_mono();
 	progress_init(opts->progress);
 	log_set_before_write(progress_clear);
