@@ -50,24 +50,20 @@ struct job_ctx {
 	const char		*text;	/* the job line, NUL-terminated */
 	size_t			 len;
 	bool			 dry_run;
-	bool			 watched;	/* a file [rename] watch reported */
 	int			 sigfd;	/* the worker's signalfd: SIGCHLD, SIGTERM */
 	int			 out_fd;	/* files that collect a child's stdout, stderr */
 	int			 err_fd;
 	struct buf		 out;	/* output produced in process (rows, plans) */
 	struct buf		 errout;
-	struct buf		 detail;	/* what the joblog records as the command, if not the job */
-	struct buf		 target;	/* the path a rename gave the file ([rename] watch, dry-run conflicts) */
 	/* Called with the process group of a child the job started, or 0 when it ended. */
 	void			(*spawned)(struct job_ctx *ctx, pid_t pgid);
 	/*
-	 * Called, and sent to the parent at once, just before a rename: the
-	 * file's device and inode.  A retry of the job after the worker died
-	 * gets them back in has_intent, intent_dev and intent_ino.
+	 * Called, and sent to the parent at once, just before a rename: job
+	 * seq's file's device and inode.  A retry of the job after the worker
+	 * died gets them back in its job_item's has_intent, intent_dev and
+	 * intent_ino.
 	 */
 	void			(*intent)(struct job_ctx *ctx, uint64_t seq, uint64_t dev, uint64_t ino);
-	bool			 has_intent;
-	uint64_t		 intent_dev, intent_ino;
 	bool			 terminated;	/* the worker got SIGTERM during the job */
 	/*
 	 * The job left processes behind that may still write to out_fd and
@@ -81,14 +77,14 @@ struct job_ctx {
 struct job_item {
 	uint64_t		 seq;
 	unsigned		 attempt;
-	bool			 watched;	/* as in job_ctx */
-	bool			 has_intent;
+	bool			 watched;	/* a file [rename] watch reported */
+	bool			 has_intent;	/* an earlier attempt was renaming this file */
 	uint64_t		 intent_dev, intent_ino;
 	const char		*text;
 	size_t			 len;
-	struct buf		 out;	/* its output: rows */
-	struct buf		 detail;	/* as in job_ctx */
-	struct buf		 target;
+	struct buf		 out;	/* its output: rows, a dry run's plan */
+	struct buf		 detail;	/* what the joblog records as the command, if not the job */
+	struct buf		 target;	/* the path a rename gave the file ([rename] watch, dry-run conflicts) */
 	struct job_result	 res;
 };
 

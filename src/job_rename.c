@@ -76,8 +76,9 @@ rename_init(struct job_ctx *ctx, char *err, size_t errlen)
 /*
  * One file's rename: what the job gave (path, seq, ...), where its
  * outcome goes (res, out, detail, target), and the state between the steps
- * before the lookup, the lookup, and the steps after it.  A job run alone
- * and the jobs of a group each get one.
+ * before the lookup, the lookup, and the steps after it.  Each job of a
+ * group gets one (a worker runs rename jobs as groups, of one file where
+ * the driver cannot pipeline lookups).
  */
 struct ren {
 	struct job_ctx		*ctx;
@@ -389,26 +390,10 @@ ren_finish(struct ren *r)
 	r->dirfd = -1;
 }
 
-static void
-rename_run(struct job_ctx *ctx)
-{
-	struct ren r = {
-		.ctx = ctx, .path = ctx->text, .seq = ctx->seq,
-		.watched = ctx->watched, .has_intent = ctx->has_intent,
-		.intent_dev = ctx->intent_dev, .intent_ino = ctx->intent_ino,
-		.res = &ctx->res, .out = &ctx->out, .detail = &ctx->detail, .target = &ctx->target,
-	};
-
-	ren_start(&r);
-	if (r.step != R_DONE)
-		lookup(&r);
-	ren_finish(&r);
-}
-
 /*
  * The files a worker holds, their names looked up in one round trip where
- * the driver pipelines (lookup_many), then each renamed as rename_run
- * would.  Lookups the pipeline did not settle (the connection went) are
+ * the driver pipelines (lookup_many), then each checked and renamed in
+ * turn.  Lookups the pipeline did not settle (the connection went) are
  * done one by one, reconnecting.
  */
 static void
@@ -500,7 +485,6 @@ const struct job_kind job_rename = {
 	.needs_db = true,
 	.check = rename_check,
 	.init = rename_init,
-	.run = rename_run,
 	.group_max = rename_group_max,
 	.run_group = rename_run_group,
 	.window_max = rename_window_max,

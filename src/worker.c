@@ -282,10 +282,6 @@ run_one(struct worker *w, struct wjob *j)
 
 	ctx->seq = j->seq;
 	ctx->attempt = j->attempt;
-	ctx->watched = (j->flags & MJ_WATCHED) != 0;
-	ctx->has_intent = (j->flags & MJ_INTENT) != 0;
-	ctx->intent_dev = j->dev;
-	ctx->intent_ino = j->ino;
 	ctx->text = j->text;
 	ctx->len = j->len;
 	memset(&ctx->res, 0, sizeof(ctx->res));
@@ -299,9 +295,8 @@ run_one(struct worker *w, struct wjob *j)
 
 	uint64_t receive = queue_output(w, 1, &ctx->out, ctx->out_fd);
 	queue_output(w, 2, &ctx->errout, ctx->err_fd);
-	put_result(w, j->seq, &ctx->res, receive, &ctx->detail, &ctx->target);
-	buf_reset(&ctx->detail);
-	buf_reset(&ctx->target);
+	static const struct buf none;
+	put_result(w, j->seq, &ctx->res, receive, &none, &none);
 	send_out(w);
 	if (ctx->leftovers) {
 		/*
