@@ -91,19 +91,19 @@ joblog_add(struct joblog *jl, const struct joblog_entry *e)
 	 * The command is the last column and one line: a newline, a carriage
 	 * return or a NUL in it is written as \n, \r or \0.  (Renames never
 	 * need this: their names are quoted for the shell, control bytes
-	 * included, and come back exactly; see rename_log.)
+	 * included, and come back exactly; see log_rename in job_rename.c.)
 	 */
+	size_t start = 0;
 	for (size_t i = 0; i < e->command_len; i++) {
-		char c = e->command[i];
-		if (c == '\n')
-			buf_add(&jl->pending, "\\n", 2);
-		else if (c == '\r')
-			buf_add(&jl->pending, "\\r", 2);
-		else if (c == '\0')
-			buf_add(&jl->pending, "\\0", 2);
-		else
-			buf_add(&jl->pending, &c, 1);
+		const char *esc = e->command[i] == '\n' ? "\\n" : e->command[i] == '\r' ? "\\r" :
+		    e->command[i] == '\0' ? "\\0" : NULL;
+		if (esc == NULL)
+			continue;
+		buf_add(&jl->pending, e->command + start, i - start);
+		buf_add(&jl->pending, esc, 2);
+		start = i + 1;
 	}
+	buf_add(&jl->pending, e->command + start, e->command_len - start);
 	buf_add(&jl->pending, "\n", 1);
 }
 
