@@ -50,6 +50,7 @@ struct cfg {
 	long    sql_batch;	/* jobs per transaction */
 	bool    sql_pipeline;	/* PostgreSQL: send queued jobs in one round trip */
 	long    sql_depth;	/* the most jobs a worker holds, and pipelines at once */
+	char   *sql_statement;	/* one statement for every job, its values the line's fields */
 
 	/* [rename] */
 	char   *directory;

@@ -143,6 +143,177 @@ db_put_value(struct buf *out, const char *v, size_t len)
 	buf_add(out, v + start, len - start);
 }
 
+static int
+hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/*
+ * Decode one field of COPY text, as PostgreSQL's COPY FROM does: \b \f \n
+ * \r \t \v, \ and one to three octal digits, \x and one or two hex digits,
+ * and a backslash before any other byte stands for that byte.
+ */
+static int
+decode_field(const char *s, size_t len, char *out, int *outlen, char *err, size_t errlen)
+{
+	int o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned c = (unsigned char)s[i];
+		if (c == '\\') {
+			if (++i == len) {
+				snprintf(err, errlen, "the line ends in a lone backslash (write \\\\ for one)");
+				return -1;
+			}
+			c = (unsigned char)s[i];
+			switch (c) {
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'v': c = '\v'; break;
+			case 'x':
+				if (i + 1 < len && hexval(s[i + 1]) >= 0) {
+					c = (unsigned)hexval(s[++i]);
+					if (i + 1 < len && hexval(s[i + 1]) >= 0)
+						c = c * 16 + (unsigned)hexval(s[++i]);
+				}
+				break;
+			default:
+				if (c >= '0' && c <= '7') {
+					c -= '0';
+					for (int k = 0; k < 2 && i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '7'; k++)
+						c = c * 8 + (unsigned)(s[++i] - '0');
+					c &= 0xff;
+				}
+				break;
+			}
+		}
+		if (c == 0) {
+			snprintf(err, errlen, "a value holds a NUL byte, which SQL text cannot carry");
+			return -1;
+		}
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return 0;
+}
+
+int
+db_params_parse(struct db_params *p, const char *line, size_t len, char *err, size_t errlen)
+{
+	size_t nf = 1, start = 0, used = 0;
+	int k = 0;
+
+	memset(p, 0, sizeof(*p));
+	for (size_t i = 0; i < len; i++)
+		if (line[i] == '\t' && ++nf > DB_PARAMS_MAX) {
+			snprintf(err, errlen, "the line has more than %d fields", DB_PARAMS_MAX);
+			return -1;
+		}
+	p->v = xcalloc(nf, sizeof(*p->v));
+	p->len = xcalloc(nf, sizeof(*p->len));
+	/* Decoding never lengthens a field, and each tab becomes its NUL. */
+	p->data = xmalloc(len + 1);
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && line[i] != '\t')
+			continue;
+		if (i - start == 2 && line[start] == '\\' && line[start + 1] == 'N') {
+			p->v[k] = NULL;
+		} else {
+			char *out = p->data + used;
+			if (decode_field(line + start, i - start, out, &p->len[k], err, errlen) < 0) {
+				p->n = k;
+				return -1;
+			}
+			p->v[k] = out;
+			used += (size_t)p->len[k] + 1;
+		}
+		k++;
+		start = i + 1;
+	}
+	p->n = k;
+	return 0;
+}
+
+void
+db_params_free(struct db_params *p)
+{
+	free(p->v);
+	free(p->len);
+	free(p->data);
+	memset(p, 0, sizeof(*p));
+}
+
+int
+db_params_to_qmarks(const char *sql, struct buf *out, int **map, char *err, size_t errlen)
+{
+	char quote = 0;
+	int n = 0, cap = 0;
+	bool dollars = false, qmarks = false;
+
+	*map = NULL;
+	for (const char *p = sql; *p; p++) {
+		if (quote) {
+			if (*p == '\\' && quote != '`' && p[1] != '\0')
+				buf_add(out, p++, 1);
+			else if (*p == quote)
+				quote = 0;
+		} else if (*p == '\'' || *p == '"' || *p == '`') {
+			quote = *p;
+		} else if (*p == '#' || (*p == '-' && p[1] == '-' && (p[2] == ' ' || p[2] == '\t'))) {
+			size_t l = strcspn(p, "\n");
+			buf_add(out, p, l);
+			p += l - 1;
+			continue;
+		} else if (*p == '/' && p[1] == '*') {
+			const char *e = strstr(p + 2, "*/");
+			size_t l = e != NULL ? (size_t)(e + 2 - p) : strlen(p);
+			buf_add(out, p, l);
+			p += l - 1;
+			continue;
+		} else if (*p == '?' || (*p == '$' && p[1] >= '0' && p[1] <= '9')) {
+			long v = 0;
+			if (*p == '$') {
+				char *end;
+				v = strtol(p + 1, &end, 10);
+				if (v < 1 || v > DB_PARAMS_MAX) {
+					snprintf(err, errlen, "$%ld: values are numbered $1 to $%d", v, DB_PARAMS_MAX);
+					goto fail;
+				}
+				p = end - 1;
+				dollars = true;
+			} else {
+				v = n + 1;
+				qmarks = true;
+			}
+			if (dollars && qmarks) {
+				snprintf(err, errlen, "the statement mixes $N and ? placeholders");
+				goto fail;
+			}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 8;
+				*map = xrealloc(*map, (size_t)cap * sizeof(**map));
+			}
+			(*map)[n++] = (int)v - 1;
+			buf_add(out, "?", 1);
+			continue;
+		}
+		buf_add(out, p, 1);
+	}
+	buf_add(out, "", 1);
+	out->len--;
+	return n;
+fail:
+	free(*map);
+	*map = NULL;
+	return -1;
+}
+
 void
 db_batch_sql(struct buf *q, const char *begin, const struct db_stmt *st, size_t n)
 {

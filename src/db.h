@@ -27,9 +27,41 @@ struct db_err {
 	bool	lost;		/* the connection is unusable: reconnect */
 };
 
+/*
+ * The values of one parameterized job: its line's tab-separated fields,
+ * each decoded from COPY text (\N alone is NULL).
+ */
+struct db_params {
+	int		  n;
+	const char	**v;		/* NUL-terminated, or NULL for SQL NULL */
+	int		 *len;
+	char		 *data;		/* what v points into */
+};
+
+/*
+ * Split a job line into values.  0, or -1 with why in err (a lone
+ * backslash at the end, a value that decodes to a NUL byte, too many
+ * fields).  Free with db_params_free, either way.
+ */
+int  db_params_parse(struct db_params *p, const char *line, size_t len, char *err, size_t errlen);
+void db_params_free(struct db_params *p);
+
+/* The most values a statement takes (PostgreSQL's own limit). */
+#define DB_PARAMS_MAX	65535
+
+/*
+ * The [sql] statement names its values $1 .. $N.  For a server that takes
+ * only '?', write sql with each $N outside quotes and comments made '?',
+ * and map[k] = N - 1 for the k-th '?'.  A statement already written with
+ * '?' maps them in order.  Returns the number of '?', or -1 with why in
+ * err (both forms mixed, $0); *map is malloc'd.
+ */
+int  db_params_to_qmarks(const char *sql, struct buf *out, int **map, char *err, size_t errlen);
+
 /* One statement of a group run by exec_many. */
 struct db_stmt {
 	const char	*sql;
+	const struct db_params *params;	/* instead of sql: run the prepared [sql] statement */
 	struct buf	*out;		/* rows go here */
 	int		 status;	/* 0 done, -1 failed (err), 1 not run */
 	struct db_err	 err;
@@ -71,6 +103,13 @@ struct db_driver {
 	 * having run nothing.
 	 */
 	int  (*exec_many)(struct db_conn *c, struct db_stmt *stmts, size_t n, bool in_tx, struct db_err *err);
+	/*
+	 * Optional: prepare the [sql] statement (values $1 .. $N) for this
+	 * connection, and say how many values it takes.  0, or -1.
+	 */
+	int  (*prepare_stmt)(struct db_conn *c, const char *sql, int *nparams, struct db_err *err);
+	/* Run the prepared [sql] statement with p's values, as exec runs sql. */
+	int  (*exec_prepared)(struct db_conn *c, const struct db_params *p, struct buf *out, struct db_err *err);
 	/* Prepare the one-parameter lookup statement for this connection.  0, or -1. */
 	int  (*prepare)(struct db_conn *c, const char *sql, struct db_err *err);
 	/*

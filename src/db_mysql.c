@@ -20,6 +20,9 @@
 struct db_conn {
 	MYSQL		*my;
 	MYSQL_STMT	*lookup;
+	MYSQL_STMT	*stmt;		/* the [sql] statement */
+	int		*map;		/* its k-th '?' takes value map[k] */
+	int		 nmarks;
 };
 
 static bool
@@ -176,7 +179,8 @@ my_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct
 	if (!in_tx)
 		return 1;
 	for (i = 0; i < n; i++) {
-		if (!single_statement(st[i].sql))
+		/* A prepared statement's values cannot go in query text. */
+		if (st[i].params != NULL || !single_statement(st[i].sql))
 			return 1;
 		st[i].status = 1;
 	}
@@ -226,6 +230,146 @@ my_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct
 	return 0;
 }
 
+/*
+ * The [sql] statement: its $N become '?' for the server, which prepares
+ * it once; each job binds its values as strings.
+ */
+static int
+my_prepare_stmt(struct db_conn *c, const char *sql, int *nparams, struct db_err *err)
+{
+	struct buf q = { 0 };
+	int n = db_params_to_qmarks(sql, &q, &c->map, err->msg, sizeof(err->msg));
+
+	if (n < 0) {
+		buf_free(&q);
+		return -1;
+	}
+	c->nmarks = n;
+	c->stmt = mysql_stmt_init(c->my);
+	if (c->stmt == NULL) {
+		buf_free(&q);
+		set_err(err, c->my);
+		return -1;
+	}
+	if (mysql_stmt_prepare(c->stmt, q.data, q.len) != 0) {
+		buf_free(&q);
+		set_stmt_err(err, c->stmt);
+		return -1;
+	}
+	buf_free(&q);
+	*nparams = 0;
+	for (int k = 0; k < n; k++)
+		if (c->map[k] + 1 > *nparams)
+			*nparams = c->map[k] + 1;
+	return 0;
+}
+
+/* The rows of the prepared statement's result, each column as text. */
+static int
+put_stmt_rows(MYSQL_STMT *st, struct buf *out)
+{
+	MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+	my_bool on = 1;
+	int rc = 0;
+
+	if (meta == NULL)
+		return 0;
+	unsigned cols = mysql_num_fields(meta);
+	/* Stored with max_length set, each column's buffer can hold its longest value. */
+	mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
+	if (mysql_stmt_store_result(st) != 0) {
+		mysql_free_result(meta);
+		return -1;
+	}
+	MYSQL_FIELD *f = mysql_fetch_fields(meta);
+	MYSQL_BIND *b = xcalloc(cols, sizeof(*b));
+	unsigned long *len = xcalloc(cols, sizeof(*len));
+	my_bool *isnull = xcalloc(cols, sizeof(*isnull));
+	for (unsigned i = 0; i < cols; i++) {
+		/* Numbers and dates come as text longer than their binary max_length. */
+		b[i].buffer_length = (f[i].max_length > f[i].length ? f[i].max_length : 64) + 64;
+		b[i].buffer = xmalloc(b[i].buffer_length);
+		b[i].buffer_type = MYSQL_TYPE_STRING;
+		b[i].length = &len[i];
+		b[i].is_null = &isnull[i];
+	}
+	if (mysql_stmt_bind_result(st, b) != 0) {
+		rc = -1;
+	} else {
+		int r;
+		while ((r = mysql_stmt_fetch(st)) == 0 || r == MYSQL_DATA_TRUNCATED) {
+			for (unsigned i = 0; i < cols; i++) {
+				if (i > 0)
+					buf_add(out, "\t", 1);
+				if (isnull[i]) {
+					buf_add(out, "\\N", 2);
+				} else if (len[i] > b[i].buffer_length) {
+					char *whole = xmalloc(len[i]);
+					MYSQL_BIND again = { .buffer_type = MYSQL_TYPE_STRING, .buffer = whole,
+					    .buffer_length = len[i], .length = &len[i] };
+					if (mysql_stmt_fetch_column(st, &again, i, 0) == 0)
+						db_put_value(out, whole, len[i]);
+					else
+						rc = -1;
+					free(whole);
+				} else {
+					db_put_value(out, b[i].buffer, len[i]);
+				}
+			}
+			buf_add(out, "\n", 1);
+		}
+		if (r == 1)
+			rc = -1;
+	}
+	for (unsigned i = 0; i < cols; i++)
+		free(b[i].buffer);
+	free(b);
+	free(len);
+	free(isnull);
+	mysql_free_result(meta);
+	return rc;
+}
+
+static int
+my_exec_prepared(struct db_conn *c, const struct db_params *p, struct buf *out, struct db_err *err)
+{
+	MYSQL_STMT *st = c->stmt;
+	MYSQL_BIND *in = xcalloc(c->nmarks ? (size_t)c->nmarks : 1, sizeof(*in));
+	unsigned long *len = xcalloc(c->nmarks ? (size_t)c->nmarks : 1, sizeof(*len));
+	my_bool yes = 1;
+	int rc = -1;
+
+	for (int k = 0; k < c->nmarks; k++) {
+		int v = c->map[k];
+		if (p->v[v] == NULL) {
+			in[k].buffer_type = MYSQL_TYPE_NULL;
+			in[k].is_null = &yes;
+			continue;
+		}
+		len[k] = (unsigned long)p->len[v];
+		in[k].buffer_type = MYSQL_TYPE_STRING;
+		in[k].buffer = (void *)p->v[v];
+		in[k].buffer_length = len[k];
+		in[k].length = &len[k];
+	}
+	if (mysql_stmt_bind_param(st, in) == 0 && mysql_stmt_execute(st) == 0) {
+		struct buf ignored = { 0 };
+		rc = 0;
+		/* Every result set (a CALL has several), rows to out. */
+		do {
+			if (put_stmt_rows(st, out != NULL ? out : &ignored) < 0)
+				rc = -1;
+			mysql_stmt_free_result(st);
+		} while (rc == 0 && mysql_stmt_next_result(st) == 0);
+		buf_free(&ignored);
+	}
+	if (rc < 0)
+		set_stmt_err(err, st);
+	free(in);
+	free(len);
+	return rc;
+}
+
 static int
 my_prepare(struct db_conn *c, const char *sql, struct db_err *err)
 {
@@ -234,10 +378,20 @@ my_prepare(struct db_conn *c, const char *sql, struct db_err *err)
 		set_err(err, c->my);
 		return -1;
 	}
-	if (mysql_stmt_prepare(c->lookup, sql, strlen(sql)) != 0) {
+	/* $1 as on the other servers, or the server's own ?. */
+	struct buf q = { 0 };
+	int *map = NULL;
+	if (db_params_to_qmarks(sql, &q, &map, err->msg, sizeof(err->msg)) < 0) {
+		buf_free(&q);
+		return -1;
+	}
+	free(map);
+	if (mysql_stmt_prepare(c->lookup, q.data, q.len) != 0) {
+		buf_free(&q);
 		set_stmt_err(err, c->lookup);
 		return -1;
 	}
+	buf_free(&q);
 	if (mysql_stmt_param_count(c->lookup) != 1) {
 		snprintf(err->msg, sizeof(err->msg), "the lookup must take exactly one parameter (?), it takes %lu",
 		    mysql_stmt_param_count(c->lookup));
@@ -311,6 +465,9 @@ my_close(struct db_conn *c)
 {
 	if (c->lookup != NULL)
 		mysql_stmt_close(c->lookup);
+	if (c->stmt != NULL)
+		mysql_stmt_close(c->stmt);
+	free(c->map);
 	mysql_close(c->my);
 	free(c);
 }
@@ -321,6 +478,8 @@ const struct db_driver mpw_driver = {
 	.connect = my_connect,
 	.exec = my_exec,
 	.exec_many = my_exec_many,
+	.prepare_stmt = my_prepare_stmt,
+	.exec_prepared = my_exec_prepared,
 	.prepare = my_prepare,
 	.lookup = my_lookup,
 	.ping = my_ping,

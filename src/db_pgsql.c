@@ -18,6 +18,7 @@
 #include "util.h"
 
 #define LOOKUP_NAME	"mpworker_lookup"
+#define STMT_NAME	"mpworker_stmt"
 
 struct db_conn {
 	PGconn *pg;
@@ -227,6 +228,17 @@ flush_all(PGconn *pg)
 	return r;
 }
 
+/* The connection broke under a batch: nothing of it stands. */
+static int
+batch_lost(PGconn *pg, struct db_stmt *st, size_t n, struct db_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		st[i].status = 1;
+	set_err(err, pg, NULL);
+	err->lost = true;
+	return -1;
+}
+
 /*
  * A batch as one simple-protocol query: "BEGIN; s1; ...; sN; COMMIT".
  * The server parses and runs it in one go, which costs it far less than
@@ -290,11 +302,7 @@ pg_batch(struct db_conn *c, struct db_stmt *st, size_t n, struct db_err *err)
 	return 0;
 
 lost:
-	for (i = 0; i < n; i++)
-		st[i].status = 1;
-	set_err(err, pg, NULL);
-	err->lost = true;
-	return -1;
+	return batch_lost(pg, st, n, err);
 }
 
 /*
@@ -380,6 +388,8 @@ stmt_send(PGconn *pg, void *arg, size_t i)
 {
 	const struct db_stmt *st = arg;
 
+	if (st[i].params != NULL)
+		return PQsendQueryPrepared(pg, STMT_NAME, st[i].params->n, st[i].params->v, NULL, NULL, 0);
 	return PQsendQueryParams(pg, st[i].sql, 0, NULL, NULL, NULL, NULL, 0);
 }
 
@@ -403,18 +413,96 @@ stmt_settle(void *arg, size_t i, int status)
 	st[i].done_at = now_mono();
 }
 
+/*
+ * A batch of prepared statements: BEGIN, each, COMMIT in one pipeline
+ * with one sync at the end, so one round trip.  After an error the server
+ * skips the rest up to the sync, and the block is left failed: then it is
+ * rolled back and nothing of the batch stands.
+ */
+static int
+pg_batch_prepared(struct db_conn *c, struct db_stmt *st, size_t n, struct db_err *err)
+{
+	PGconn *pg = c->pg;
+	PGresult *res;
+	size_t i;
+	bool failed = false;
+
+	if (!PQenterPipelineMode(pg) || PQsetnonblocking(pg, 1) != 0)
+		goto lost;
+	if (!PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+		goto lost;
+	for (i = 0; i < n; i++) {
+		if (!stmt_send(pg, st, i))
+			goto lost;
+		if (i % 16 == 15 && flush_all(pg) < 0)
+			goto lost;
+	}
+	if (!PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(pg) ||
+	    flush_all(pg) < 0)
+		goto lost;
+	PQsetnonblocking(pg, 0);
+	/* Per query its result and a NULL: BEGIN, each statement, COMMIT; then the sync. */
+	for (i = 0; i < n + 2; i++) {
+		if ((res = PQgetResult(pg)) == NULL)
+			goto lost;
+		if (i >= 1 && i <= n && !failed) {
+			struct db_stmt *s = &st[i - 1];
+			s->status = take_result(c, res, s->out, &s->err);
+			s->done_at = now_mono();
+			if (s->status < 0) {
+				failed = true;
+				if (s->err.lost) {
+					PQclear(res);
+					goto lost;
+				}
+			}
+		} else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			if (!failed && PQresultStatus(res) != PGRES_PIPELINE_ABORTED)
+				set_err(err, pg, res);
+			failed = true;
+			if (conn_ending(res)) {
+				PQclear(res);
+				goto lost;
+			}
+		}
+		PQclear(res);
+		PQclear(PQgetResult(pg));	/* the NULL after each query's result */
+	}
+	res = PQgetResult(pg);
+	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+		PQclear(res);
+		goto lost;
+	}
+	PQclear(res);
+	if (!PQexitPipelineMode(pg))
+		goto lost;
+	/* A failed block stays open until rolled back; a failed COMMIT has ended it. */
+	if (PQtransactionStatus(pg) != PQTRANS_IDLE)
+		PQclear(PQexec(pg, "ROLLBACK"));
+	for (i = 0; failed && i < n; i++)
+		st[i].status = 1;
+	return 0;
+
+lost:
+	return batch_lost(pg, st, n, err);
+}
+
 static int
 pg_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct db_err *err)
 {
 	size_t i;
 
+	bool prepared = false;
+
 	for (i = 0; i < n; i++) {
-		if (!single_statement(st[i].sql))
+		if (st[i].params != NULL)
+			prepared = true;
+		else if (!single_statement(st[i].sql))
 			return 1;
 		st[i].status = 1;
 	}
 	if (in_tx)
-		return pg_batch(c, st, n, err);
+		return prepared ? pg_batch_prepared(c, st, n, err) : pg_batch(c, st, n, err);
 
 	/*
 	 * Autocommit: each statement, then a sync, so each is its own
@@ -436,6 +524,43 @@ pg_prepare(struct db_conn *c, const char *sql, struct db_err *err)
 	if (rc < 0)
 		set_err(err, c->pg, res);
 	PQclear(res);
+	return rc;
+}
+
+static int
+pg_prepare_stmt(struct db_conn *c, const char *sql, int *nparams, struct db_err *err)
+{
+	PGresult *res = PQprepare(c->pg, STMT_NAME, sql, 0, NULL);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		set_err(err, c->pg, res);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	/* The server counts the values: the highest $N it met. */
+	res = PQdescribePrepared(c->pg, STMT_NAME);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		set_err(err, c->pg, res);
+		PQclear(res);
+		return -1;
+	}
+	*nparams = PQnparams(res);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_exec_prepared(struct db_conn *c, const struct db_params *p, struct buf *out, struct db_err *err)
+{
+	PGresult *res = PQexecPrepared(c->pg, STMT_NAME, p->n, p->v, NULL, NULL, 0);
+	int rc = take_result(c, res, out, err);
+
+	PQclear(res);
+	if (rc == 0 && PQstatus(c->pg) == CONNECTION_BAD) {
+		set_err(err, c->pg, NULL);
+		rc = -1;
+	}
 	return rc;
 }
 
@@ -536,6 +661,8 @@ const struct db_driver mpw_driver = {
 #ifdef LIBPQ_HAS_PIPELINING
 	.exec_many = pg_exec_many,
 #endif
+	.prepare_stmt = pg_prepare_stmt,
+	.exec_prepared = pg_exec_prepared,
 	.prepare = pg_prepare,
 	.lookup = pg_lookup,
 	.lookup_many = pg_lookup_many,

@@ -23,6 +23,8 @@
 struct db_conn {
 	sqlite3		*db;
 	sqlite3_stmt	*lookup;
+	sqlite3_stmt	*stmt;		/* the [sql] statement */
+	int		*map;		/* its parameter k+1 takes value map[k] */
 };
 
 static void
@@ -119,6 +121,69 @@ lite_exec(struct db_conn *c, const char *sql, struct buf *out, struct db_err *er
 	return 0;
 }
 
+/*
+ * The [sql] statement.  SQLite reads $1 as a parameter named "$1", and
+ * numbers parameters in the order they first appear: map each back to
+ * the value its name says ($N or ?N; a bare ? takes its position).
+ */
+static int
+lite_prepare_stmt(struct db_conn *c, const char *sql, int *nparams, struct db_err *err)
+{
+	const char *tail = NULL;
+
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->stmt, &tail) != SQLITE_OK) {
+		set_err(err, c->db);
+		return -1;
+	}
+	if (c->stmt == NULL || tail[strspn(tail, " \t\n\r;")] != '\0') {
+		snprintf(err->msg, sizeof(err->msg), "the statement must be exactly one SQL statement");
+		return -1;
+	}
+	int n = sqlite3_bind_parameter_count(c->stmt);
+	c->map = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*c->map));
+	*nparams = 0;
+	for (int k = 1; k <= n; k++) {
+		const char *name = sqlite3_bind_parameter_name(c->stmt, k);
+		long v = k;
+		if (name != NULL) {
+			char *end;
+			v = (name[0] == '$' || name[0] == '?') ? strtol(name + 1, &end, 10) : 0;
+			if (v < 1 || v > DB_PARAMS_MAX || *end != '\0') {
+				snprintf(err->msg, sizeof(err->msg),
+				    "parameter %s: name the values $1, $2, ... in the order of the line's fields", name);
+				return -1;
+			}
+		}
+		c->map[k - 1] = (int)v - 1;
+		if (v > *nparams)
+			*nparams = (int)v;
+	}
+	return 0;
+}
+
+static int
+lite_exec_prepared(struct db_conn *c, const struct db_params *p, struct buf *out, struct db_err *err)
+{
+	sqlite3_stmt *st = c->stmt;
+	int n = sqlite3_bind_parameter_count(st), rc;
+
+	for (int k = 0; k < n; k++) {
+		int v = c->map[k];
+		if (p->v[v] == NULL)
+			sqlite3_bind_null(st, k + 1);
+		else
+			sqlite3_bind_text(st, k + 1, p->v[v], p->len[v], SQLITE_STATIC);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (out != NULL)
+			put_row(out, st);
+	if (rc != SQLITE_DONE)
+		set_err(err, c->db);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 lite_prepare(struct db_conn *c, const char *sql, struct db_err *err)
 {
@@ -169,6 +234,8 @@ static void
 lite_close(struct db_conn *c)
 {
 	sqlite3_finalize(c->lookup);
+	sqlite3_finalize(c->stmt);
+	free(c->map);
 	sqlite3_close(c->db);
 	free(c);
 }
@@ -179,6 +246,8 @@ const struct db_driver mpw_driver = {
 	.begin_sql = "BEGIN IMMEDIATE",
 	.connect = lite_connect,
 	.exec = lite_exec,
+	.prepare_stmt = lite_prepare_stmt,
+	.exec_prepared = lite_exec_prepared,
 	.prepare = lite_prepare,
 	.lookup = lite_lookup,
 	.close = lite_close,

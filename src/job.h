@@ -85,6 +85,7 @@ struct job_item {
 	struct buf		 out;	/* its output: rows, a dry run's plan */
 	struct buf		 detail;	/* what the joblog records as the command, if not the job */
 	struct buf		 target;	/* the path a rename gave the file ([rename] watch, dry-run conflicts) */
+	void			*arg;	/* the kind's own, for the length of run_group */
 	struct job_result	 res;
 };
 

@@ -11,9 +11,13 @@
  *    trip, but each statement still its own transaction, so results are
  *    the same as running them one by one.
  *
+ * With [sql] statement, every job runs that one statement, prepared once
+ * per connection, and the job line is its values: tab-separated fields in
+ * COPY text, never pasted into SQL.
+ *
  * When the connection is lost (the server restarted), the worker
- * reconnects with backoff, runs its init hook again, and runs again the
- * jobs whose outcome it had not seen.  A job whose statement reached the
+ * reconnects with backoff, runs its init hook again (and prepares the
+ * statement again), and runs again the jobs whose outcome it had not seen.  A job whose statement reached the
  * server just before the loss may so run twice: jobs should be
  * idempotent where that matters.
  */
@@ -29,14 +33,86 @@
 #include "log.h"
 #include "util.h"
 
+/* How many values the prepared [sql] statement takes, on this worker's connection. */
+static int stmt_nparams;
+
+static int
+prepare_statement(struct job_ctx *ctx, struct db_err *e)
+{
+	if (ctx->cfg->sql_statement == NULL)
+		return 0;
+	if (ctx->drv->prepare_stmt(ctx->db, ctx->cfg->sql_statement, &stmt_nparams, e) < 0)
+		return -1;
+	if (stmt_nparams == 0) {
+		snprintf(e->msg, sizeof(e->msg), "it takes no values: name them $1, $2, ..., one per field of a job line");
+		return -1;
+	}
+	return 0;
+}
+
+/* The connection is gone: get it back, with the statement prepared on it. */
+static int
+reconnect(struct job_ctx *ctx, struct db_err *e)
+{
+	if (job_db_reconnect(ctx, e) < 0)
+		return -1;
+	if (prepare_statement(ctx, e) < 0) {
+		log_warnx("cannot prepare [sql] statement again: %s", e->msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sql_check(const struct cfg *cfg, int *line, char *msg, size_t msglen)
+{
+	const char *s = cfg->sql_statement;
+
+	if (s == NULL)
+		return 0;
+	*line = cfg_line(cfg, "sql", "statement");
+	if (s[strspn(s, " \t;")] == '\0') {
+		snprintf(msg, msglen, "[sql] statement: empty");
+		return -1;
+	}
+	if (strpbrk(s, "$?") == NULL) {
+		snprintf(msg, msglen, "[sql] statement: it takes no values: name them $1, $2, ...,"
+		    " one per tab-separated field of a job line");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 sql_init(struct job_ctx *ctx, char *err, size_t errlen)
 {
+	struct db_err e = { 0 };
+
 	if (ctx->drv->exec == NULL) {
 		snprintf(err, errlen, "sql jobs need a database driver");
 		return -1;
 	}
+	if (ctx->cfg->sql_statement != NULL && ctx->drv->prepare_stmt == NULL) {
+		snprintf(err, errlen, "the %s driver cannot run a [sql] statement", ctx->drv->name);
+		return -1;
+	}
+	if (prepare_statement(ctx, &e) < 0) {
+		if (e.code[0] != '\0')
+			snprintf(err, errlen, "cannot prepare [sql] statement: %s (%s)", e.msg, e.code);
+		else
+			snprintf(err, errlen, "cannot prepare [sql] statement: %s", e.msg);
+		return -1;
+	}
 	return 0;
+}
+
+/* Run one job's statement: its line, or the prepared statement with its values. */
+static int
+exec_job(struct job_ctx *ctx, struct job_item *it, struct db_err *e)
+{
+	if (it->arg != NULL)
+		return ctx->drv->exec_prepared(ctx->db, it->arg, &it->out, e);
+	return ctx->drv->exec(ctx->db, it->text, &it->out, e);
 }
 
 static size_t
@@ -98,14 +174,14 @@ run_alone(struct job_ctx *ctx, struct job_item *it)
 		}
 		memset(&e, 0, sizeof(e));
 		buf_reset(&it->out);
-		if (ctx->drv->exec(ctx->db, it->text, &it->out, &e) == 0)
+		if (exec_job(ctx, it, &e) == 0)
 			break;
 		if (!e.lost) {
 			set_failed(it, &e);
 			break;
 		}
 		buf_reset(&it->out);
-		if (job_db_reconnect(ctx, &e) < 0) {
+		if (reconnect(ctx, &e) < 0) {
 			set_lost(ctx, it, &e);
 			break;
 		}
@@ -132,6 +208,7 @@ make_stmts(struct job_item *items, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		st[i].sql = items[i].text;
+		st[i].params = items[i].arg;
 		st[i].out = &items[i].out;
 	}
 	return st;
@@ -178,7 +255,7 @@ run_pipelined(struct job_ctx *ctx, struct job_item *items, size_t n)
 	}
 	if (rc == 0)
 		note_latency(items, st, n, t0);
-	if (rc < 0 && job_db_reconnect(ctx, &e) < 0) {
+	if (rc < 0 && reconnect(ctx, &e) < 0) {
 		for (size_t i = 0; i < n; i++)
 			if (st[i].status == 1)
 				set_lost(ctx, &items[i], &e);
@@ -198,7 +275,7 @@ run_tx(struct job_ctx *ctx, struct job_item *items, size_t n, struct db_err *e)
 	for (size_t i = 0; i < n; i++) {
 		double t0 = now_mono();
 		items[i].res.start = now_wall();
-		if (ctx->drv->exec(ctx->db, items[i].text, &items[i].out, e) < 0)
+		if (exec_job(ctx, &items[i], e) < 0)
 			goto rollback;
 		items[i].res.runtime = now_mono() - t0;
 	}
@@ -252,7 +329,7 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 		buf_reset(&items[i].out);
 		items[i].res = (struct job_result){ 0 };
 	}
-	if (e.lost && job_db_reconnect(ctx, &e) < 0) {
+	if (e.lost && reconnect(ctx, &e) < 0) {
 		for (size_t i = 0; i < n; i++)
 			set_lost(ctx, &items[i], &e);
 		return;
@@ -261,7 +338,7 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 }
 
 static void
-sql_run_group(struct job_ctx *ctx, struct job_item *items, size_t n)
+run_plain(struct job_ctx *ctx, struct job_item *items, size_t n)
 {
 	if (ctx->dry_run) {
 		for (size_t i = 0; i < n; i++) {
@@ -270,7 +347,7 @@ sql_run_group(struct job_ctx *ctx, struct job_item *items, size_t n)
 		}
 		return;
 	}
-	if (ctx->db == NULL) {
+	if (ctx->db == NULL || ctx->terminated) {
 		/* An earlier reconnect failed: this worker is on its way out. */
 		run_each(ctx, items, n);
 		return;
@@ -281,6 +358,52 @@ sql_run_group(struct job_ctx *ctx, struct job_item *items, size_t n)
 		run_pipelined(ctx, items, n);
 	else
 		run_each(ctx, items, n);
+}
+
+/*
+ * With [sql] statement: each line's values, checked against the
+ * statement before anything runs.  A line that does not fit is a failed
+ * job; the runs of good lines between such lines go as groups.
+ */
+static void
+sql_run_group(struct job_ctx *ctx, struct job_item *items, size_t n)
+{
+	static struct db_params *p;
+	static size_t cap;
+	char why[256];
+
+	if (ctx->cfg->sql_statement == NULL) {
+		run_plain(ctx, items, n);
+		return;
+	}
+	if (n > cap) {
+		p = xrealloc(p, n * sizeof(*p));
+		cap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct job_item *it = &items[i];
+		if (db_params_parse(&p[i], it->text, it->len, why, sizeof(why)) == 0) {
+			if (p[i].n == stmt_nparams) {
+				it->arg = &p[i];
+				continue;
+			}
+			snprintf(why, sizeof(why), "the statement takes %d value%s; the line has %d field%s",
+			    stmt_nparams, stmt_nparams == 1 ? "" : "s", p[i].n, p[i].n == 1 ? "" : "s");
+		}
+		it->res.start = now_wall();
+		it->res.exitval = 1;
+		snprintf(it->res.reason, sizeof(it->res.reason), "%s; not run", why);
+	}
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i; j < n && items[j].arg != NULL; j++)
+			;
+		if (j > i)
+			run_plain(ctx, items + i, j - i);
+		else
+			j++;
+	}
+	for (size_t i = 0; i < n; i++)
+		db_params_free(&p[i]);
 }
 
 /*
@@ -295,13 +418,14 @@ sql_idle(struct job_ctx *ctx)
 
 	if (ctx->dry_run || ctx->db == NULL || ctx->drv->ping == NULL || ctx->drv->ping(ctx->db) == 0)
 		return;
-	if (job_db_reconnect(ctx, &e) < 0)
+	if (reconnect(ctx, &e) < 0)
 		ctx->terminated = true;
 }
 
 const struct job_kind job_sql = {
 	.name = "sql",
 	.needs_db = true,
+	.check = sql_check,
 	.init = sql_init,
 	.group_max = sql_group_max,
 	.window_max = sql_window_max,

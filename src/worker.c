@@ -346,6 +346,7 @@ run_group(struct worker *w)
 		items[n].intent_ino = j->ino;
 		items[n].text = j->text;
 		items[n].len = j->len;
+		items[n].arg = NULL;
 		buf_reset(&items[n].out);
 		buf_reset(&items[n].detail);
 		buf_reset(&items[n].target);

@@ -178,5 +178,75 @@ if [ -n "$nap" ]; then
 	expect_no_grep "no worker was killed" "killed|timed out" err
 fi
 
+# [sql] statement: one prepared statement, each job line its values in
+# COPY text.  Values are data however they look: NULL, empty, tabs,
+# newlines, backslashes, unicode, SQL syntax.  $2 before $1 checks that
+# each value goes to the placeholder its number names on every server.
+case $DRIVER in
+mysql) q "CREATE TABLE ${TBL}_p (id INT PRIMARY KEY, v TEXT) CHARSET utf8mb4" ;;
+*) q "CREATE TABLE ${TBL}_p (id INT PRIMARY KEY, v TEXT)" ;;
+esac
+hexq() {	# hexq ID: the stored value in hex, or NULL
+	case $DRIVER in
+	postgresql) q "SELECT coalesce(encode(convert_to(v, 'UTF8'), 'hex'), 'NULL') FROM ${TBL}_p WHERE id = $1" ;;
+	*) q "SELECT CASE WHEN v IS NULL THEN 'NULL' ELSE lower(hex(v)) END FROM ${TBL}_p WHERE id = $1" ;;
+	esac
+}
+hexs() { printf '%b' "$1" | od -An -tx1 | tr -d ' \n'; }
+{
+	printf '1\tplain\n2\t\\N\n3\t\n4\ta\\tb\n5\tline1\\nline2\n6\tback\\\\slash\n'
+	printf '7\t\316\261\316\262\316\263 \342\234\223\n8\t\\x41\\102\\r\n9\t\\\\N\n'
+	printf "10\t'); DROP TABLE ${TBL}_p; --\n"
+	printf '11\n12\ta\tb\n13\tends\\\n14\tnul\\000here\n'
+} > params.tsv
+for mode in "pipeline = yes" "pipeline = no" "batch = 4"; do
+	q "DELETE FROM ${TBL}_p"
+	{ printf '[pool]\nworkers = 2\njoblog = params.joblog\n[jobs]\ntype = sql\nfile = params.tsv\n'
+	  printf '[sql]\n%s\nstatement = INSERT INTO %s_p (v, id) VALUES ($2, $1)\n' "$mode" "$TBL"; db_section; } > params.ini
+	run_mpw -c params.ini
+	expect_eq "statement ($mode): bad lines make exit 1" "$rc" 1
+	expect_eq "statement ($mode): the ten good lines are rows" "$(q "SELECT count(*) FROM ${TBL}_p")" 10
+	got=; want=
+	for i in 1 2 3 4 5 6 7 8 9 10; do got="$got $(hexq $i)"; done
+	for v in plain NULL "" 'a\tb' 'line1\nline2' 'back\\slash' '\316\261\316\262\316\263 \342\234\223' 'AB\r' '\\N' \
+		"'); DROP TABLE ${TBL}_p; --"; do
+		if [ "$v" = NULL ]; then want="$want NULL"; else want="$want $(hexs "$v")"; fi
+	done
+	expect_eq "statement ($mode): every value arrives as it was written" "$got" "$want"
+	expect_eq "statement ($mode): exactly the four bad lines failed" \
+		"$(awk -F'\t' 'NR > 1 && $7 != 0 { print $1 }' params.joblog | sort -n | tr '\n' ' ')" "11 12 13 14 "
+	expect_grep "statement ($mode): too few fields" "job 11 failed: the statement takes 2 values; the line has 1 field; not run" err
+	expect_grep "statement ($mode): too many fields" "job 12 failed: the statement takes 2 values; the line has 3 fields; not run" err
+	expect_grep "statement ($mode): a lone backslash" "job 13 failed: the line ends in a lone backslash" err
+	expect_grep "statement ($mode): a NUL byte" "job 14 failed: a value holds a NUL byte" err
+done
+# Rows come back as for any SELECT; a value that fits no column type is
+# the server's error for that job alone.
+printf '6\n1\nx\n2\n' > sel.tsv
+{ printf '[pool]\nworkers = 1\n[jobs]\ntype = sql\nfile = sel.tsv\n[sql]\n'
+  printf 'statement = SELECT id, v FROM %s_p WHERE id = $1 + 0\n' "$TBL"; db_section; } > psel.ini
+run_mpw -c psel.ini
+if [ "$DRIVER" = postgresql ]; then
+	expect_eq "statement SELECT: 'x' is not an integer: exit 1" "$rc" 1
+	expect_grep "statement SELECT: the server says so" "job 3 failed: .*invalid input syntax for type integer" err
+else
+	expect_eq "statement SELECT: exit 0" "$rc" 0
+fi
+expect_eq "statement SELECT: the rows, escaped as always" "$(sort out)" "$(printf '1\tplain\n2\t\\N\n6\tback\\\\slash')"
+# A statement that does not prepare stops the run before any job: exit 3.
+{ printf '[pool]\nworkers = 2\n[jobs]\ntype = sql\nfile = sel.tsv\n[sql]\nstatement = SELECT * FROM no_such_table_%s WHERE id = $1\n' $$
+  db_section; } > badprep.ini
+run_mpw -c badprep.ini
+expect_eq "a statement that does not prepare exits 3" "$rc" 3
+expect_grep "saying so" "cannot prepare \[sql\] statement: .*no_such_table_$$" err
+expect_eq "and runs nothing" "$(wc -c < out)" 0
+# One without placeholders is a configuration error at its line.
+{ printf '[pool]\nworkers = 2\n[jobs]\ntype = sql\nfile = sel.tsv\n[sql]\nstatement = DELETE FROM %s_p\n' "$TBL"; db_section; } > noparam.ini
+run_mpw -c noparam.ini
+expect_eq "a statement without \$1 exits 2" "$rc" 2
+expect_grep "at its line" "noparam.ini:7: \[sql\] statement: it takes no values" err
+expect_eq "and deleted nothing" "$(q "SELECT count(*) FROM ${TBL}_p")" 10
+q "DROP TABLE ${TBL}_p"
+
 q "DROP TABLE $TBL"
 finish

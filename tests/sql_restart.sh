@@ -34,6 +34,33 @@ for DRIVER in postgresql mysql; do
 	expect_eq "$DRIVER: every row is there once" "$(q "SELECT count(*), count(DISTINCT id) FROM $TBL")" "$(printf '3000\t3000')"
 done
 
+# With [sql] statement, each worker prepares it again on its new
+# connection: the jobs after the restart run, none fails.
+for DRIVER in postgresql mysql; do
+	. "$SRCDIR/tests/dblib.sh"
+	TBL=s_$DRIVER
+	q "CREATE TABLE $TBL (id INTEGER PRIMARY KEY, v VARCHAR(20))"
+	case $DRIVER in
+	postgresql) st="INSERT INTO $TBL SELECT \$1::int, \$2 FROM pg_sleep(0.003) ON CONFLICT DO NOTHING" ;;
+	mysql) st="INSERT IGNORE INTO $TBL SELECT \$1, CONCAT(\$2, SLEEP(0.003))" ;;
+	esac
+	seq 1 3000 | sed 's/$/\tr/' > jobs.tsv
+	{ printf '[pool]\nworkers = 4\njoblog = s%s.joblog\n[jobs]\ntype = sql\nfile = jobs.tsv\n[sql]\nstatement = %s\n' $DRIVER "$st"
+	  db_section; } > s.ini
+	"$MPWORKER" -c s.ini --no-progress >out 2>err &
+	mpw=$!
+	wait_for 30 ok_at_least 600 s$DRIVER.joblog || fail "$DRIVER statement: jobs did not run"
+	"$SRCDIR/tests/servers.sh" restart "$SERVERS" "$(echo $DRIVER | cut -c1-2 | sed 's/po/pg/')" >>servers.out 2>&1 ||
+		fail "$DRIVER: the restart failed"
+	wait $mpw; rc=$?
+	expect_eq "$DRIVER statement: the run survives a server restart" "$rc" 0
+	check "$DRIVER statement: the restart came mid-run" grep -q "reconnected" err
+	expect_no_grep "$DRIVER statement: and the statement was prepared again" "cannot prepare|job [0-9]+ failed" err
+	expect_eq "$DRIVER statement: every job is recorded once, as done" \
+		"$(joblog_ok s$DRIVER.joblog | sort -u | wc -l) $(tail -n +2 s$DRIVER.joblog | wc -l)" "3000 3000"
+	expect_eq "$DRIVER statement: every row is there once" "$(q "SELECT count(*), count(DISTINCT id) FROM $TBL")" "$(printf '3000\t3000')"
+done
+
 # An idle service's workers notice a restart on their own and reconnect,
 # so the next job finds a live connection.
 DRIVER=postgresql
