@@ -107,9 +107,9 @@ pgbench_script() {
 	fi
 }
 
-# pgbench_run CLIENTS TRANSACTIONS-EACH SCRIPT: pgbench, simple protocol.
+# pgbench_run CLIENTS TRANSACTIONS-EACH SCRIPT [-M MODE]: pgbench, simple protocol unless told.
 pgbench_run() {
-	pgbench -n -h "$MPW_PG_SOCKET" -p "$MPW_PG_PORT" -U mpw -c "$1" -j "$1" -t "$2" -M simple -f "$3" mpw
+	pgbench -n -h "$MPW_PG_SOCKET" -p "$MPW_PG_PORT" -U mpw -c "$1" -j "$1" -t "$2" -M "${5:-simple}" -f "$3" mpw
 }
 
 # slap QUERY COUNT: mariadb-slap running QUERY COUNT times on WORKERS connections.

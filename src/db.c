@@ -250,13 +250,16 @@ db_params_free(struct db_params *p)
 }
 
 int
-db_params_to_qmarks(const char *sql, struct buf *out, int **map, char *err, size_t errlen)
+db_params_to_qmarks(const char *sql, struct buf *out, int **map, size_t **at, char *err, size_t errlen)
 {
 	char quote = 0;
 	int n = 0, cap = 0;
 	bool dollars = false, qmarks = false;
+	size_t base = out->len;
 
 	*map = NULL;
+	if (at != NULL)
+		*at = NULL;
 	for (const char *p = sql; *p; p++) {
 		if (quote) {
 			if (*p == '\\' && quote != '`' && p[1] != '\0')
@@ -298,7 +301,11 @@ db_params_to_qmarks(const char *sql, struct buf *out, int **map, char *err, size
 			if (n == cap) {
 				cap = cap ? cap * 2 : 8;
 				*map = xrealloc(*map, (size_t)cap * sizeof(**map));
+				if (at != NULL)
+					*at = xrealloc(*at, (size_t)cap * sizeof(**at));
 			}
+			if (at != NULL)
+				(*at)[n] = out->len - base;
 			(*map)[n++] = (int)v - 1;
 			buf_add(out, "?", 1);
 			continue;
@@ -311,6 +318,10 @@ db_params_to_qmarks(const char *sql, struct buf *out, int **map, char *err, size
 fail:
 	free(*map);
 	*map = NULL;
+	if (at != NULL) {
+		free(*at);
+		*at = NULL;
+	}
 	return -1;
 }
 

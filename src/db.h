@@ -53,10 +53,11 @@ void db_params_free(struct db_params *p);
  * The [sql] statement names its values $1 .. $N.  For a server that takes
  * only '?', write sql with each $N outside quotes and comments made '?',
  * and map[k] = N - 1 for the k-th '?'.  A statement already written with
- * '?' maps them in order.  Returns the number of '?', or -1 with why in
- * err (both forms mixed, $0); *map is malloc'd.
+ * '?' maps them in order.  With at, (*at)[k] is where the k-th '?' stands
+ * in what was added to out.  Returns the number of '?', or -1 with why in
+ * err (both forms mixed, $0); *map and *at are malloc'd.
  */
-int  db_params_to_qmarks(const char *sql, struct buf *out, int **map, char *err, size_t errlen);
+int  db_params_to_qmarks(const char *sql, struct buf *out, int **map, size_t **at, char *err, size_t errlen);
 
 /* One statement of a group run by exec_many. */
 struct db_stmt {

@@ -23,6 +23,9 @@ struct db_conn {
 	MYSQL_STMT	*stmt;		/* the [sql] statement */
 	int		*map;		/* its k-th '?' takes value map[k] */
 	int		 nmarks;
+	char		*lookup_sql;	/* the lookup with '?' for its parameter */
+	size_t		*lookup_at;	/* where each '?' stands in it */
+	int		 lookup_marks;
 };
 
 static bool
@@ -238,7 +241,7 @@ static int
 my_prepare_stmt(struct db_conn *c, const char *sql, int *nparams, struct db_err *err)
 {
 	struct buf q = { 0 };
-	int n = db_params_to_qmarks(sql, &q, &c->map, err->msg, sizeof(err->msg));
+	int n = db_params_to_qmarks(sql, &q, &c->map, NULL, err->msg, sizeof(err->msg));
 
 	if (n < 0) {
 		buf_free(&q);
@@ -381,20 +384,30 @@ my_prepare(struct db_conn *c, const char *sql, struct db_err *err)
 	/* $1 as on the other servers, or the server's own ?. */
 	struct buf q = { 0 };
 	int *map = NULL;
-	if (db_params_to_qmarks(sql, &q, &map, err->msg, sizeof(err->msg)) < 0) {
+	free(c->lookup_sql);
+	free(c->lookup_at);
+	c->lookup_sql = NULL;
+	c->lookup_marks = db_params_to_qmarks(sql, &q, &map, &c->lookup_at, err->msg, sizeof(err->msg));
+	for (int k = 0; k < c->lookup_marks; k++) {
+		if (map[k] != 0) {
+			snprintf(err->msg, sizeof(err->msg), "the lookup takes one value, $1: it names $%d", map[k] + 1);
+			c->lookup_marks = -1;
+		}
+	}
+	free(map);
+	if (c->lookup_marks < 0) {
 		buf_free(&q);
 		return -1;
 	}
-	free(map);
 	if (mysql_stmt_prepare(c->lookup, q.data, q.len) != 0) {
 		buf_free(&q);
 		set_stmt_err(err, c->lookup);
 		return -1;
 	}
-	buf_free(&q);
-	if (mysql_stmt_param_count(c->lookup) != 1) {
-		snprintf(err->msg, sizeof(err->msg), "the lookup must take exactly one parameter (?), it takes %lu",
-		    mysql_stmt_param_count(c->lookup));
+	/* Kept for lookup_many, which sends many at once as text. */
+	c->lookup_sql = q.data;
+	if (c->lookup_marks == 0) {
+		snprintf(err->msg, sizeof(err->msg), "the lookup must take the file's name as $1 (or ?)");
 		return -1;
 	}
 	return 0;
@@ -404,18 +417,23 @@ static int
 my_lookup(struct db_conn *c, const char *param, char **value, struct db_err *err)
 {
 	MYSQL_STMT *st = c->lookup;
-	MYSQL_BIND in = { 0 }, out = { 0 };
+	MYSQL_BIND *in = xcalloc((size_t)c->lookup_marks, sizeof(*in)), out = { 0 };
 	unsigned long inlen = strlen(param), outlen = 0;
 	my_bool isnull = 0, trunc = 0;
 	char small[512];
 	int rc;
 
 	*value = NULL;
-	in.buffer_type = MYSQL_TYPE_STRING;
-	in.buffer = (void *)param;
-	in.buffer_length = inlen;
-	in.length = &inlen;
-	if (mysql_stmt_bind_param(st, &in) != 0 || mysql_stmt_execute(st) != 0)
+	/* $1 may stand more than once: each '?' takes the name. */
+	for (int k = 0; k < c->lookup_marks; k++) {
+		in[k].buffer_type = MYSQL_TYPE_STRING;
+		in[k].buffer = (void *)param;
+		in[k].buffer_length = inlen;
+		in[k].length = &inlen;
+	}
+	rc = mysql_stmt_bind_param(st, in) != 0 || mysql_stmt_execute(st) != 0;
+	free(in);
+	if (rc)
 		goto fail;
 	out.buffer_type = MYSQL_TYPE_STRING;
 	out.buffer = small;
@@ -454,6 +472,100 @@ fail:
 	return -1;
 }
 
+/*
+ * Many lookups in one round trip.  The server has no pipeline for
+ * prepared statements, so they go as one multi-statement query, the
+ * lookup once per name with the name as a quoted literal (escaped by the
+ * client library for the connection's character set, the way the prepared
+ * statement's own text protocol would).  Each answers with a result of its
+ * own, in order; an error stops the server there, and the lookups after
+ * it are left "not run", to be done alone.
+ */
+static int
+my_lookup_many(struct db_conn *c, struct db_lookup *l, size_t n, struct db_err *err)
+{
+	struct buf q = { 0 };
+	size_t i, got = 0;
+	int status;
+
+	for (i = 0; i < n; i++)
+		l[i].status = 2;
+	if (c->lookup_sql == NULL || !single_statement(c->lookup_sql))
+		return 0;
+	for (i = 0; i < n; i++) {
+		size_t plen = strlen(l[i].param), from = 0;
+		char *lit = xmalloc(plen * 2 + 1);
+		unsigned long litlen = mysql_real_escape_string(c->my, lit, l[i].param, plen);
+		if (i > 0)
+			buf_add(&q, ";\n", 2);
+		for (int k = 0; k < c->lookup_marks; k++) {
+			buf_add(&q, c->lookup_sql + from, c->lookup_at[k] - from);
+			buf_add(&q, "'", 1);
+			buf_add(&q, lit, litlen);
+			buf_add(&q, "'", 1);
+			from = c->lookup_at[k] + 1;
+		}
+		size_t len = strlen(c->lookup_sql + from);
+		while (len > 0 && strchr("; \t\n", c->lookup_sql[from + len - 1]) != NULL)
+			len--;
+		buf_add(&q, c->lookup_sql + from, len);
+		free(lit);
+	}
+	status = mysql_real_query(c->my, q.data, q.len);
+	buf_free(&q);
+	if (status != 0)
+		goto failed;
+	for (got = 0; got < n; got++) {
+		MYSQL_RES *res = mysql_store_result(c->my);
+		l[got].value = NULL;
+		if (res == NULL) {
+			if (mysql_field_count(c->my) != 0)
+				goto failed;
+			l[got].status = 0;
+		} else {
+			MYSQL_ROW row = mysql_fetch_row(res);
+			unsigned long *len = row != NULL ? mysql_fetch_lengths(res) : NULL;
+			if (row == NULL || mysql_num_fields(res) == 0 || row[0] == NULL) {
+				l[got].status = 0;
+			} else {
+				l[got].value = xstrndup(row[0], len[0]);
+				l[got].status = 1;
+			}
+			mysql_free_result(res);
+		}
+		l[got].done_at = now_mono();
+		status = mysql_next_result(c->my);
+		if (status > 0) {
+			got++;
+			goto failed;
+		}
+		if (status < 0)
+			break;
+	}
+	return 0;
+
+failed:
+	set_err(err, c->my);
+	if (err->lost) {
+		for (i = 0; i < n; i++) {
+			free(l[i].value);
+			l[i].value = NULL;
+			l[i].status = 2;
+		}
+		return -1;
+	}
+	/* The lookup at got failed: the server's answer for it; the rest are not run. */
+	if (got < n) {
+		l[got].status = -1;
+		l[got].err = *err;
+		l[got].done_at = now_mono();
+	}
+	/* Take what remains so that the connection is usable again. */
+	while (mysql_more_results(c->my) && mysql_next_result(c->my) == 0)
+		mysql_free_result(mysql_store_result(c->my));
+	return 0;
+}
+
 static int
 my_ping(struct db_conn *c)
 {
@@ -468,6 +580,8 @@ my_close(struct db_conn *c)
 	if (c->stmt != NULL)
 		mysql_stmt_close(c->stmt);
 	free(c->map);
+	free(c->lookup_sql);
+	free(c->lookup_at);
 	mysql_close(c->my);
 	free(c);
 }
@@ -482,6 +596,7 @@ const struct db_driver mpw_driver = {
 	.exec_prepared = my_exec_prepared,
 	.prepare = my_prepare,
 	.lookup = my_lookup,
+	.lookup_many = my_lookup_many,
 	.ping = my_ping,
 	.close = my_close,
 };

@@ -12,9 +12,11 @@ q "CREATE TABLE $M (old_name VARCHAR(200) PRIMARY KEY, new_name VARCHAR(200))" |
 # load_map FILE: old<TAB>new lines ("\N" for NULL) into the mapping table.
 load_map() {
 	q "DELETE FROM $M"
-	awk -F'\t' -v t="$M" '{
+	awk -F'\t' -v t="$M" -v my="$([ "$DRIVER" = mysql ] && echo 1)" '{
+		null = $2 == "\\N"
 		gsub(/'\''/, "'\'''\''", $1); gsub(/'\''/, "'\'''\''", $2)
-		nv = ($2 == "\\N") ? "NULL" : "'\''" $2 "'\''"
+		if (my) { gsub(/\\/, "&&", $1); gsub(/\\/, "&&", $2) }	# MySQL reads \ in a literal as an escape
+		nv = null ? "NULL" : "'\''" $2 "'\''"
 		printf "INSERT INTO %s VALUES ('\''%s'\'', %s);\n", t, $1, nv
 	}' "$1" > map.sql
 	case $DRIVER in
@@ -29,7 +31,7 @@ ini() {
 	local f=$1 w=$2
 	shift 2
 	{ printf '[pool]\nworkers = %s\nretries = %s\njoblog = %s.joblog\n[jobs]\ntype = rename\n' "$w" "${RETRIES:-0}" "${f%.ini}"
-	  printf '[rename]\ndirectory = in\nextensions = .dat, .csv\nlookup = SELECT new_name FROM %s WHERE old_name = %s\n' "$M" "$param"
+	  printf '[rename]\ndirectory = in\nextensions = .dat, .csv\nlookup = SELECT new_name FROM %s WHERE old_name = %s%s\n' "$M" "$param" "${LOOKUP_AND:+ AND $LOOKUP_AND}"
 	  for l in "$@"; do echo "$l"; done
 	  db_section; } > "$f"
 }
@@ -138,11 +140,19 @@ expect_eq "it changes nothing" "$(ls in)" "$(cat before)"
 make_files 3000
 ls in | awk '{ split($0, p, "."); printf "%s\th%s.%s\n", $0, substr(p[1], 2), p[2] }' > map.tsv
 load_map map.tsv
-RETRIES=2 ini kill.ini 3
+# Lookups of about a millisecond, so that the run is still going at the kill.
+case $DRIVER in
+postgresql) slow="pg_sleep(0.001) IS NOT NULL" ;;
+mysql) slow="SLEEP(0.001) = 0" ;;
+sqlite) slow="(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000) SELECT count(*) FROM c) > 0" ;;
+esac
+LOOKUP_AND=$slow RETRIES=2 ini kill.ini 3
 "$MPWORKER" -c kill.ini --no-progress >out 2>err &
 mpw=$!
 wait_for 20 ok_at_least 300 kill.joblog || fail "renames did not start"
-kill -9 "$(pgrep -P $mpw | head -1)"
+victim=$(pgrep -P $mpw | head -1)
+check "a worker is there to kill" test -n "$victim"
+kill -9 $victim
 wait $mpw; rc=$?
 expect_eq "a killed worker does not fail the run" "$rc" 0
 expect_eq "all 3000 files are there" "$(ls in | wc -l)" 3000
@@ -151,6 +161,36 @@ expect_eq "all 3000 files are there" "$(ls in | wc -l)" 3000
 expect_eq "each under its old or its new name" \
 	"$(awk -F'\t' 'NR == FNR { m[$1] = $2; next } { split($0, p, ":"); if (p[1] != p[2] && p[1] != m[p[2]]) bad++ } END { print bad + 0 }' map.tsv where)" 0
 expect_eq "and every .dat/.csv one renamed" "$(ls in | grep -c '^f.*\.\(dat\|csv\)$')" 0
+
+# Names that are quotes, backslashes and SQL, looked up many at a time
+# (one pipeline on PostgreSQL, one multi-statement query on MySQL): each
+# is data, never SQL, and a lookup that fails fails its own file alone.
+rm -rf in
+mkdir in
+{ printf '%s\n' "it's.dat" 'back\slash.dat' 'dq".dat' "x'; DROP TABLE $M; --.dat" '%_.dat' \
+	"$(printf '\303\274 \303\261.dat')" '$1.dat' 'boom.dat' "a\\'b.dat"; seq 1 200 | sed 's/.*/f&.dat/'; } > names
+while IFS= read -r n; do echo "$n" > "in/$n"; done < names
+awk '{ printf "%s\tn%d.dat\n", $0, NR }' names > map.tsv
+load_map map.tsv
+case $DRIVER in
+postgresql) boom="1 / (CASE WHEN \$1 = 'boom.dat' THEN 0 ELSE 1 END) = 1" ;;
+mysql) boom="(CASE WHEN \$1 = 'boom.dat' THEN (SELECT 1 UNION ALL SELECT 2) ELSE 1 END) = 1" ;;
+sqlite) boom="(CASE WHEN \$1 = 'boom.dat' THEN abs(-9223372036854775807 - 1) ELSE 1 END) = 1" ;;
+esac
+{ printf '[pool]\nworkers = 1\njoblog = hostile.joblog\n[jobs]\ntype = rename\n[rename]\ndirectory = in\nextensions = .dat\n'
+  printf 'lookup = SELECT new_name FROM %s WHERE old_name = $1 AND %s\n' "$M" "$boom"; db_section; } > hostile.ini
+"$MPWORKER" --no-progress -v -c hostile.ini >out 2>err; rc=$?
+expect_eq "hostile names: the failing lookup makes exit 1" "$rc" 1
+expect_eq "every other file has its new name" "$(ls in | grep -c '^n[0-9]*\.dat$')" 208
+expect_eq "the file whose lookup failed is as it was" "$(ls in | grep -v '^n[0-9]*\.dat$')" boom.dat
+expect_eq "each holds its own content" "$(cd in && for f in n*.dat; do printf '%s\t%s\n' "$f" "$(cat "$f")"; done | sort)" \
+	"$(awk '$0 != "boom.dat" { printf "n%d.dat\t%s\n", NR, $0 }' names | sort)"
+expect_grep "the failed lookup says why" "job [0-9]+ failed: lookup failed: .*(division by zero|more than 1 row|integer overflow).*: \./in/boom\.dat$" err
+expect_eq "and the mapping table is still there" "$(q "SELECT count(*) FROM $M")" 209
+if [ "$DRIVER" != sqlite ]; then
+	biggest=$(sed -n 's/.*running \([0-9]*\) jobs as a group/\1/p' err | sort -n | tail -1)
+	check "the lookups went many at a time (largest group: $biggest)" test "${biggest:-0}" -ge 16
+fi
 
 # watch: in service mode, files that arrive are renamed; our own renames
 # are not taken for arrivals, even with on_missing = fail.
