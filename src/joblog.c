@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,6 +57,19 @@ drop_torn_tail(int fd, off_t size, const char *path)
 	return ftruncate(fd, end);
 }
 
+int
+joblog_lock(int fd, const char *path, char *err, size_t errlen)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		snprintf(err, errlen, "joblog %s is in use by another mpworker (a run, a --resume or an --undo):"
+		    " wait for it to end, or give this run a joblog of its own", path);
+	else
+		snprintf(err, errlen, "joblog %s: cannot lock it: %s", path, strerror(errno));
+	return -1;
+}
+
 struct joblog *
 joblog_open(const char *path, bool append, char *err, size_t errlen)
 {
@@ -63,9 +77,17 @@ joblog_open(const char *path, bool append, char *err, size_t errlen)
 	struct stat st;
 	int fd;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_APPEND | (append ? 0 : O_TRUNC), 0644);
-	if (fd < 0 || fstat(fd, &st) < 0 || (st.st_size > 0 && drop_torn_tail(fd, st.st_size, path) < 0) ||
-	    fstat(fd, &st) < 0) {
+	/*
+	 * Lock before anything changes: a second run on the same joblog would
+	 * run every job again (or, truncating, erase the first run's record).
+	 */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_APPEND, 0644);
+	if (fd >= 0 && joblog_lock(fd, path, err, errlen) < 0) {
+		close(fd);
+		return NULL;
+	}
+	if (fd < 0 || (!append && ftruncate(fd, 0) < 0) || fstat(fd, &st) < 0 ||
+	    (st.st_size > 0 && drop_torn_tail(fd, st.st_size, path) < 0) || fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "joblog %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);

@@ -30,8 +30,14 @@ struct joblog_entry {
 };
 
 /*
- * Open the joblog at path: appended to when resuming, else truncated.  A
- * new or empty file gets the header line.  NULL with err on failure.
+ * Take the joblog's lock on fd (flock, exclusive, for as long as fd is
+ * open): one mpworker at a time per joblog.  0, or -1 with why in err.
+ */
+int  joblog_lock(int fd, const char *path, char *err, size_t errlen);
+/*
+ * Open the joblog at path and lock it: appended to when resuming, else
+ * truncated (once locked).  A new or empty file gets the header line.
+ * NULL with err on failure.
  */
 struct joblog *joblog_open(const char *path, bool append, char *err, size_t errlen);
 void joblog_add(struct joblog *jl, const struct joblog_entry *e);

@@ -708,6 +708,12 @@ setup(char *err, size_t errlen)
 	sup.src = jobsrc_open(sup.src_cfg, sup.opt->service, err, errlen);
 	if (sup.src == NULL)
 		return -1;
+	/* The joblog is locked first, so that no other run changes it under the reading. */
+	if (sup.cfg->joblog != NULL && !sup.opt->dry_run) {
+		sup.joblog = joblog_open(sup.cfg->joblog, sup.opt->resume || sup.opt->resume_failed, err, errlen);
+		if (sup.joblog == NULL)
+			return -1;
+	}
 	if (sup.cfg->joblog != NULL && (sup.opt->resume || sup.opt->resume_failed)) {
 		uint64_t n;
 		if (joblog_read_done(sup.cfg->joblog, !sup.opt->resume_failed, &sup.skip, &n, err, errlen) < 0)
@@ -716,11 +722,6 @@ setup(char *err, size_t errlen)
 	} else if (sup.opt->resume || sup.opt->resume_failed) {
 		snprintf(err, errlen, "--resume needs a joblog ([pool] joblog or --joblog)");
 		return -1;
-	}
-	if (sup.cfg->joblog != NULL && !sup.opt->dry_run) {
-		sup.joblog = joblog_open(sup.cfg->joblog, sup.opt->resume || sup.opt->resume_failed, err, errlen);
-		if (sup.joblog == NULL)
-			return -1;
 	}
 	return 0;
 }

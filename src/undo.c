@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "joblog.h"
 #include "log.h"
 #include "rename.h"
 #include "template.h"
@@ -119,8 +120,16 @@ rename_undo(const char *joblog)
 	size_t linecap = 0;
 	ssize_t len;
 
+	char err[512];
+
 	if (f == NULL) {
 		log_warn("--undo: %s", joblog);
+		return 2;
+	}
+	/* Not while a run still writes it: its last renames would be missed. */
+	if (joblog_lock(fileno(f), joblog, err, sizeof(err)) < 0) {
+		log_errorx("--undo: %s", err);
+		fclose(f);
 		return 2;
 	}
 	while ((len = getline(&line, &linecap, f)) > 0) {

@@ -75,4 +75,41 @@ run_mpw -c f.ini --joblog bad.joblog --resume
 expect_eq "resuming from something else is an error" "$rc" 2
 expect_grep "it says so" "bad.joblog is not a joblog" err
 
+# One mpworker per joblog.  A second run on a joblog in use is refused
+# before it changes anything (exit 2): it neither runs the jobs again nor
+# erases the first run's record; a second --resume, or an --undo, too.
+seq 1 30 | sed 's/.*/sleep 0.1; echo & >> l.ran/' > l.jobs
+cat > l.ini <<INI
+[pool]
+workers = 2
+joblog = l.joblog
+[jobs]
+file = l.jobs
+INI
+"$MPWORKER" --no-progress -c l.ini >l1.out 2>l1.err &
+first=$!
+wait_for 10 ok_at_least 2 l.joblog || fail "the first run did not start"
+run_mpw -c l.ini
+expect_eq "a second run on a joblog in use exits 2" "$rc" 2
+expect_grep "saying why" "joblog .*l.joblog is in use by another mpworker" err
+run_mpw -c l.ini --resume
+expect_eq "so does a --resume" "$rc" 2
+run_mpw --undo l.joblog
+expect_eq "and an --undo" "$rc" 2
+wait $first
+expect_eq "the first run finishes: exit 0" "$?" 0
+expect_eq "each job ran once" "$(sort -n l.ran | uniq | wc -l) $(wc -l < l.ran)" "30 30"
+expect_eq "and its joblog holds all 30" "$(joblog_ok l.joblog | sort -nu | wc -l)" 30
+# Two --resume runs at once: the jobs left run once, by one of them.
+: > l.ran
+head -n 10 l.joblog > l.part && mv l.part l.joblog
+"$MPWORKER" --no-progress -c l.ini --resume >r1.out 2>r1.err &
+r1=$!
+wait_for 10 test -s l.ran || fail "the first --resume did not start"
+run_mpw -c l.ini --resume
+expect_eq "a second --resume at once exits 2" "$rc" 2
+wait $r1
+expect_eq "the first --resume runs what was left: exit 0" "$?" 0
+expect_eq "the 21 left ran once each" "$(sort -n l.ran | uniq | wc -l) $(wc -l < l.ran)" "21 21"
+
 finish
