@@ -15,6 +15,7 @@
 #include "util.h"
 
 struct cfg;
+struct strset;
 struct db_conn;
 struct db_driver;
 
@@ -118,6 +119,13 @@ struct job_kind {
 	int  (*window_max)(const struct cfg *cfg, bool *pipelines);
 	/* Optional: called when the worker has had no job for WRK_IDLE_CHECK seconds. */
 	void (*idle)(struct job_ctx *ctx);
+	/*
+	 * Optional: the kind knows a job by its text, not by its place in the
+	 * input (a rename's file: the listing changes as files are renamed).
+	 * --resume hands it each finished job's joblog Command column, and
+	 * it adds to done the job texts not to run again.
+	 */
+	void (*resume_names)(const char *command, struct strset *done);
 };
 
 /* How long a worker waits for a job before it calls its kind's idle hook. */

@@ -472,6 +472,27 @@ rename_group_max(const struct job_ctx *ctx)
 	return ctx->drv != NULL && ctx->drv->lookup_many != NULL ? RENAME_GROUP_MAX : 1;
 }
 
+/*
+ * A rename's joblog record names the file by both its names: a resumed
+ * run passes over either, so that a file renamed before is neither
+ * renamed again nor looked up under its new name.  A file recorded
+ * otherwise (no mapping, or failed) is recorded by its path.
+ */
+static void
+rename_resume_names(const char *command, struct strset *done)
+{
+	char *from, *to;
+
+	if (rename_parse_logged(command, &from, &to) == 0) {
+		strset_add(done, from);
+		strset_add(done, to);
+		free(from);
+		free(to);
+	} else {
+		strset_add(done, command);
+	}
+}
+
 static int
 rename_window_max(const struct cfg *cfg, bool *pipelines)
 {
@@ -488,4 +509,5 @@ const struct job_kind job_rename = {
 	.group_max = rename_group_max,
 	.run_group = rename_run_group,
 	.window_max = rename_window_max,
+	.resume_names = rename_resume_names,
 };

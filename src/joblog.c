@@ -360,11 +360,12 @@ parse_int(const char *s, long *out)
 }
 
 /*
- * Parse one joblog line's Seq, Exitval and Signal.  Returns 0, or -1 with
- * why for a line that is not a joblog entry.
+ * Parse one joblog line's Seq, Exitval and Signal, and find its Command
+ * column (the columns before it are cut apart).  Returns 0, or -1 with why
+ * for a line that is not a joblog entry.
  */
 static int
-parse_line(char *line, uint64_t *seq, long *exitval, long *sig, const char **why)
+parse_line(char *line, uint64_t *seq, long *exitval, long *sig, const char **command, const char **why)
 {
 	char *field[9];
 	char *p = line;
@@ -376,6 +377,7 @@ parse_line(char *line, uint64_t *seq, long *exitval, long *sig, const char **why
 			return *why = "fewer than 9 tab-separated columns", -1;
 		*p++ = '\0';
 	}
+	*command = p;
 	if (parse_u64(field[0], seq) < 0 || *seq == 0)
 		return *why = "its Seq is not a job number (1, 2, ...)", -1;
 	if (parse_int(field[6], exitval) < 0)
@@ -387,7 +389,8 @@ parse_line(char *line, uint64_t *seq, long *exitval, long *sig, const char **why
 
 int
 joblog_read_done(const char *path, bool include_failed, struct seqset **out,
-    uint64_t *count, char *err, size_t errlen)
+    uint64_t *count, void (*each)(void *arg, const char *command), void *arg,
+    char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
 	struct seqset *set = xcalloc(1, sizeof(*set));
@@ -405,7 +408,7 @@ joblog_read_done(const char *path, bool include_failed, struct seqset **out,
 	while ((n = getline(&line, &cap, f)) > 0) {
 		uint64_t seq;
 		long exitval, sig;
-		const char *why;
+		const char *why, *cmd;
 
 		lineno++;
 		if (line[n - 1] != '\n')
@@ -424,14 +427,17 @@ joblog_read_done(const char *path, bool include_failed, struct seqset **out,
 			rc = -1;
 			break;
 		}
-		if (parse_line(line, &seq, &exitval, &sig, &why) < 0) {
+		if (parse_line(line, &seq, &exitval, &sig, &cmd, &why) < 0) {
 			snprintf(err, errlen, "%s:%lu: not a joblog record: %s; "
 			    "mend or remove the line, or run without --resume", path, lineno, why);
 			rc = -1;
 			break;
 		}
-		if ((exitval == 0 && sig == 0) || include_failed)
+		if ((exitval == 0 && sig == 0) || include_failed) {
 			seqset_add(set, seq, &merged_at, &setcap);
+			if (each != NULL)
+				each(arg, cmd);
+		}
 	}
 	if (rc == 0 && ferror(f)) {
 		snprintf(err, errlen, "joblog %s: %s", path, strerror(errno));

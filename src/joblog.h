@@ -69,9 +69,11 @@ void seqset_free(struct seqset *s);
  * It holds every job with a successful attempt (Exitval 0 and Signal 0),
  * and with include_failed every job with a failed one too.  A missing file
  * is an empty set.  Returns 0, or -1 with err when the file is not a
- * joblog.
+ * joblog.  With each, each of those jobs' Command column is handed to it
+ * too, as written (a newline, carriage return or NUL in it escaped).
  */
 int  joblog_read_done(const char *path, bool include_failed, struct seqset **out,
-    uint64_t *count, char *err, size_t errlen);
+    uint64_t *count, void (*each)(void *arg, const char *command), void *arg,
+    char *err, size_t errlen);
 
 #endif

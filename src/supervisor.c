@@ -117,7 +117,7 @@ fill_pending(void)
 			return;
 		}
 		sup.read++;
-		if (seqset_has(sup.skip, jl.seq)) {
+		if (sup.by_name ? !jl.has_nul && strset_has(&sup.skip_names, jl.text) : seqset_has(sup.skip, jl.seq)) {
 			sup.skipped++;
 			continue;
 		}
@@ -684,6 +684,15 @@ close_joblog(void)
 	free(error);
 }
 
+/* --resume of a kind that knows jobs by text: what the joblog says is done. */
+static void
+resume_name(void *arg, const char *command)
+{
+	const struct job_kind *k = arg;
+
+	k->resume_names(command, &sup.skip_names);
+}
+
 static int
 setup(char *err, size_t errlen)
 {
@@ -716,7 +725,10 @@ setup(char *err, size_t errlen)
 	}
 	if (sup.cfg->joblog != NULL && (sup.opt->resume || sup.opt->resume_failed)) {
 		uint64_t n;
-		if (joblog_read_done(sup.cfg->joblog, !sup.opt->resume_failed, &sup.skip, &n, err, errlen) < 0)
+		const struct job_kind *k = job_kind_find(sup.cfg->type);
+		sup.by_name = k != NULL && k->resume_names != NULL;
+		if (joblog_read_done(sup.cfg->joblog, !sup.opt->resume_failed, &sup.skip, &n,
+		    sup.by_name ? resume_name : NULL, (void *)k, err, errlen) < 0)
 			return -1;
 		log_info("resuming: %" PRIu64 " jobs in %s are not run again", n, sup.cfg->joblog);
 	} else if (sup.opt->resume || sup.opt->resume_failed) {
@@ -744,6 +756,7 @@ teardown(void)
 	jobsrc_close(sup.src);
 	close_joblog();
 	seqset_free(sup.skip);
+	strset_free(&sup.skip_names);
 	strset_free(&sup.planned);
 	if (sup.sigfd >= 0)
 		close(sup.sigfd);

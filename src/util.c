@@ -285,6 +285,12 @@ strset_add(struct strset *set, const char *s)
 }
 
 bool
+strset_has(const struct strset *set, const char *s)
+{
+	return set->n > 0 && strset_find(set, s) != SIZE_MAX;
+}
+
+bool
 strset_take(struct strset *set, const char *s)
 {
 	size_t mask = set->cap - 1, i;

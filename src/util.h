@@ -54,6 +54,7 @@ struct strset {
 
 /* Add s; returns false when it was there already. */
 bool strset_add(struct strset *set, const char *s);
+bool strset_has(const struct strset *set, const char *s);
 /* Remove s; returns whether it was there. */
 bool strset_take(struct strset *set, const char *s);
 void strset_free(struct strset *set);

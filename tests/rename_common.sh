@@ -192,6 +192,36 @@ if [ "$DRIVER" != sqlite ]; then
 	check "the lookups went many at a time (largest group: $biggest)" test "${biggest:-0}" -ge 16
 fi
 
+# --resume after an interrupted scan: the new listing holds the renamed
+# files under their new names and numbers the rest differently.  Jobs are
+# known by name: every file left is renamed, and none renamed before is
+# looked up again (g*.dat would become h*.dat).
+make_files 60
+rm -f in/*.txt
+ls in | awk '{ split($0, p, "."); n = substr(p[1], 2); printf "%s\tg%s.%s\ng%s.%s\th%s.%s\n", $0, n, p[2], n, p[2], n, p[2] }' > map.tsv
+load_map map.tsv
+case $DRIVER in
+postgresql) slow="pg_sleep(0.03) IS NOT NULL" ;;
+mysql) slow="SLEEP(0.03) = 0" ;;
+sqlite) slow="(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 150000) SELECT count(*) FROM c) > 0" ;;
+esac
+LOOKUP_AND=$slow ini res.ini 2
+"$MPWORKER" -c res.ini --no-progress >out 2>err &
+mpw=$!
+wait_for 20 ok_at_least 12 res.joblog || fail "renames did not start"
+kill -INT $mpw
+wait $mpw; rc=$?
+expect_eq "interrupted rename run exits 4" "$rc" 4
+done_before=$(grep -c '	mv -n -- ' res.joblog)
+check "some files were renamed before the stop ($done_before), not all" test "$done_before" -gt 0 -a "$done_before" -lt 45
+run_mpw -c res.ini --resume
+expect_eq "--resume exits 0" "$rc" 0
+expect_eq "every file has exactly its first new name" "$(ls in | grep -c '^g[0-9]*\.\(dat\|csv\)$') $(ls in | wc -l)" "45 45"
+expect_eq "each file renamed once in the joblog" "$(grep -c '	mv -n -- ' res.joblog)" 45
+expect_grep "the report counts the ones passed over" "skipped \(already in the joblog\)" err
+run_mpw --undo res.joblog
+expect_eq "--undo of both runs puts every name back" "$(ls in | grep -c '^f[0-9]*\.\(dat\|csv\)$')" 45
+
 # watch: in service mode, files that arrive are renamed; our own renames
 # are not taken for arrivals, even with on_missing = fail.
 rm -rf in
