@@ -122,10 +122,12 @@ struct job_kind {
 	/*
 	 * Optional: the kind knows a job by its text, not by its place in the
 	 * input (a rename's file: the listing changes as files are renamed).
-	 * --resume hands it each finished job's joblog Command column, and
-	 * it adds to done the job texts not to run again.
+	 * --resume hands resume_names each finished job's joblog Command
+	 * column, to add to done what it names; resume_done then says whether
+	 * a job line is among them.
 	 */
 	void (*resume_names)(const char *command, struct strset *done);
+	bool (*resume_done)(const struct strset *done, const char *text);
 };
 
 /* How long a worker waits for a job before it calls its kind's idle hook. */

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,28 @@ rename_check(const struct cfg *cfg, int *line, char *msg, size_t msglen)
 }
 
 /* Prepare the lookup once for this worker's connection. */
+void
+rename_abspath(struct buf *out, const char *path)
+{
+	static char cwd[PATH_MAX];
+
+	if (path[0] != '/') {
+		if (cwd[0] == '\0' && getcwd(cwd, sizeof(cwd)) == NULL)
+			cwd[0] = '\0';
+		while (path[0] == '.' && path[1] == '/')
+			for (path += 2; *path == '/'; path++)
+				;
+		if (cwd[0] != '\0') {
+			buf_addstr(out, cwd);
+			if (strcmp(cwd, "/") != 0)
+				buf_add(out, "/", 1);
+		}
+	}
+	buf_addstr(out, path);
+	buf_add(out, "", 1);
+	out->len--;
+}
+
 static int
 prepare(struct job_ctx *ctx, struct db_err *e)
 {
@@ -213,19 +236,26 @@ fail(struct ren *r, const char *fmt, const char *a, const char *b)
 }
 
 /*
- * What the joblog records, and --undo reads: the rename as a command; and
- * for the supervisor, the new path as it is.
+ * What the joblog records, and --undo reads: the rename as a command, with
+ * both paths made absolute so that --undo and --resume work from any
+ * directory; and for the supervisor, the new path as it is.
  */
 static void
 log_rename(struct ren *r, const char *to)
 {
+	struct buf abs = { 0 };
+
 	buf_reset(r->target);
 	buf_addstr(r->target, to);
 	buf_reset(r->detail);
 	buf_addstr(r->detail, "mv -n -- ");
-	tpl_quote_line(r->detail, r->path, strlen(r->path));
+	rename_abspath(&abs, r->path);
+	tpl_quote_line(r->detail, abs.data, abs.len);
 	buf_add(r->detail, " ", 1);
-	tpl_quote_line(r->detail, to, strlen(to));
+	buf_reset(&abs);
+	rename_abspath(&abs, to);
+	tpl_quote_line(r->detail, abs.data, abs.len);
+	buf_free(&abs);
 }
 
 /* The path of name in the directory of path. */
@@ -479,18 +509,41 @@ rename_group_max(const struct job_ctx *ctx)
  * otherwise (no mapping, or failed) is recorded by its path.
  */
 static void
+add_abspath(struct strset *done, const char *path)
+{
+	struct buf abs = { 0 };
+
+	rename_abspath(&abs, path);
+	strset_add(done, abs.data);
+	buf_free(&abs);
+}
+
+static void
 rename_resume_names(const char *command, struct strset *done)
 {
 	char *from, *to;
 
 	if (rename_parse_logged(command, &from, &to) == 0) {
-		strset_add(done, from);
-		strset_add(done, to);
+		add_abspath(done, from);
+		add_abspath(done, to);
 		free(from);
 		free(to);
 	} else {
-		strset_add(done, command);
+		add_abspath(done, command);
 	}
+}
+
+/* Paths are compared absolute: a record may be, a job line may not. */
+static bool
+rename_resume_done(const struct strset *done, const char *text)
+{
+	struct buf abs = { 0 };
+	bool found;
+
+	rename_abspath(&abs, text);
+	found = strset_has(done, abs.data);
+	buf_free(&abs);
+	return found;
 }
 
 static int
@@ -510,4 +563,5 @@ const struct job_kind job_rename = {
 	.run_group = rename_run_group,
 	.window_max = rename_window_max,
 	.resume_names = rename_resume_names,
+	.resume_done = rename_resume_done,
 };

@@ -25,6 +25,7 @@ static const char usage_text[] =
 "      --joblog FILE    override [pool] joblog\n"
 "      --resume         skip jobs the joblog records as finished\n"
 "      --resume-failed  like --resume, and run again the ones it records as failed\n"
+"      --force          start over a rename joblog that records renames (--undo needs it)\n"
 "      --progress, --no-progress\n"
 "                       progress bar with rate and ETA on stderr\n"
 "                       (default: on when stderr is a terminal)\n"
@@ -40,7 +41,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_CHECK = 256, OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED,
-	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SERVICE, OPT_UNDO,
+	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SERVICE, OPT_UNDO, OPT_FORCE,
 };
 
 static const struct option longopts[] = {
@@ -55,6 +56,7 @@ static const struct option longopts[] = {
 	{ "no-progress",   no_argument,       NULL, OPT_NO_PROGRESS },
 	{ "service",       no_argument,       NULL, OPT_SERVICE },
 	{ "undo",          required_argument, NULL, OPT_UNDO },
+	{ "force",         no_argument,       NULL, OPT_FORCE },
 	{ "quiet",         no_argument,       NULL, 'q' },
 	{ "verbose",       no_argument,       NULL, 'v' },
 	{ "help",          no_argument,       NULL, 'h' },
@@ -95,6 +97,7 @@ main(int argc, char **argv)
 		case OPT_NO_PROGRESS: progress = 0; break;
 		case OPT_SERVICE: opts.service = true; break;
 		case OPT_UNDO: undo = optarg; break;
+		case OPT_FORCE: opts.force = true; break;
 		case 'q': verbosity = LOG_LVL_ERR; opts.report = false; break;
 		case 'v': verbosity = LOG_LVL_DEBUG; break;
 		case 'h': fputs(usage_text, stdout); return MPW_EXIT_OK;

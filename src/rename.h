@@ -10,6 +10,10 @@
  */
 const char *rename_unsafe(const char *name);
 
+/* Append path made absolute (against the working directory, leading ./ dropped) to out. */
+struct buf;
+void rename_abspath(struct buf *out, const char *path);
+
 /*
  * Rename from to to, both names in the directory dirfd, never replacing
  * an existing to: renameat2 with RENAME_NOREPLACE, or link and unlink

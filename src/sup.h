@@ -111,7 +111,7 @@ struct sup {
 	struct jobq		 retry;		/* to be sent before pending */
 	struct seqset		*skip;		/* --resume: jobs the joblog has finished */
 	struct strset		 skip_names;	/* --resume, a kind that knows jobs by text: those finished */
-	bool			 by_name;	/* skip by skip_names, not by position */
+	const struct job_kind	*by_name;	/* that kind: skip by skip_names, not by position */
 	struct joblog		*joblog;
 
 	uint64_t		 read;		/* jobs taken from the source */

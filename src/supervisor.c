@@ -117,7 +117,8 @@ fill_pending(void)
 			return;
 		}
 		sup.read++;
-		if (sup.by_name ? !jl.has_nul && strset_has(&sup.skip_names, jl.text) : seqset_has(sup.skip, jl.seq)) {
+		if (sup.by_name != NULL ? !jl.has_nul && sup.by_name->resume_done(&sup.skip_names, jl.text) :
+		    seqset_has(sup.skip, jl.seq)) {
 			sup.skipped++;
 			continue;
 		}
@@ -684,6 +685,42 @@ close_joblog(void)
 	free(error);
 }
 
+static void
+count_rename(void *arg, const char *command)
+{
+	if (strncmp(command, "mv -n -- ", 9) == 0)
+		(*(uint64_t *)arg)++;
+}
+
+/*
+ * A run that starts its joblog over would erase the only record --undo
+ * has of earlier renames: a rename run refuses to, unless --force.  (The
+ * check reads the file without its lock; a run holding it is refused at
+ * the lock anyway.)
+ */
+static int
+keeps_undo_record(char *err, size_t errlen)
+{
+	const struct job_kind *k = job_kind_find(sup.cfg->type);
+	struct seqset *done = NULL;
+	uint64_t n, renames = 0;
+
+	if (sup.cfg->joblog == NULL || sup.opt->dry_run || sup.opt->resume || sup.opt->resume_failed ||
+	    sup.opt->force || k == NULL || k->resume_names == NULL)
+		return 0;
+	int rc = joblog_read_done(sup.cfg->joblog, false, &done, &n, count_rename, &renames, err, errlen);
+	seqset_free(done);
+	if (rc < 0)
+		return -1;
+	if (renames > 0) {
+		snprintf(err, errlen, "joblog %s records %" PRIu64 " renames, which --undo needs:"
+		    " continue with --resume, undo them first (--undo), move the joblog away,"
+		    " or start it over with --force", sup.cfg->joblog, renames);
+		return -1;
+	}
+	return 0;
+}
+
 /* --resume of a kind that knows jobs by text: what the joblog says is done. */
 static void
 resume_name(void *arg, const char *command)
@@ -717,6 +754,8 @@ setup(char *err, size_t errlen)
 	sup.src = jobsrc_open(sup.src_cfg, sup.opt->service, err, errlen);
 	if (sup.src == NULL)
 		return -1;
+	if (keeps_undo_record(err, errlen) < 0)
+		return -1;
 	/* The joblog is locked first, so that no other run changes it under the reading. */
 	if (sup.cfg->joblog != NULL && !sup.opt->dry_run) {
 		sup.joblog = joblog_open(sup.cfg->joblog, sup.opt->resume || sup.opt->resume_failed, err, errlen);
@@ -726,7 +765,7 @@ setup(char *err, size_t errlen)
 	if (sup.cfg->joblog != NULL && (sup.opt->resume || sup.opt->resume_failed)) {
 		uint64_t n;
 		const struct job_kind *k = job_kind_find(sup.cfg->type);
-		sup.by_name = k != NULL && k->resume_names != NULL;
+		sup.by_name = k != NULL && k->resume_names != NULL ? k : NULL;
 		if (joblog_read_done(sup.cfg->joblog, !sup.opt->resume_failed, &sup.skip, &n,
 		    sup.by_name ? resume_name : NULL, (void *)k, err, errlen) < 0)
 			return -1;

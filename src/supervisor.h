@@ -26,6 +26,7 @@ struct sup_opts {
 	bool dry_run;
 	bool resume;		/* skip jobs the joblog has finished */
 	bool resume_failed;	/* ... but run again the ones that failed */
+	bool force;		/* start over a joblog whose renames --undo would need */
 	bool service;
 	bool progress;
 	bool report;		/* the end-of-run report on stderr */

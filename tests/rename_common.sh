@@ -62,7 +62,7 @@ expect_eq "and nothing else changed" "$(wc -l < got)" 20000
 expect_eq "every file still holds its own content" \
 	"$(cd in && grep -L . ./* | wc -l)" 0
 expect_grep "the report counts the unmapped ones as skipped" "15000 jobs: [0-9]+ succeeded, 0 failed.* [0-9]+ had nothing to do \(no mapping\)" err
-expect_eq "the joblog records old and new name" "$(grep -c "	mv -n -- ./in/f[0-9]*\.\(dat\|csv\) ./in/g[0-9]*\.\(dat\|csv\)$" big.joblog)" \
+expect_eq "the joblog records old and new name" "$(grep -c "	mv -n -- $T/in/f[0-9]*\.\(dat\|csv\) $T/in/g[0-9]*\.\(dat\|csv\)$" big.joblog)" \
 	"$(awk -F'\t' '$1 !~ /txt$/' map.tsv | wc -l)"
 
 # --undo restores every original name.
@@ -219,8 +219,22 @@ expect_eq "--resume exits 0" "$rc" 0
 expect_eq "every file has exactly its first new name" "$(ls in | grep -c '^g[0-9]*\.\(dat\|csv\)$') $(ls in | wc -l)" "45 45"
 expect_eq "each file renamed once in the joblog" "$(grep -c '	mv -n -- ' res.joblog)" 45
 expect_grep "the report counts the ones passed over" "skipped \(already in the joblog\)" err
-run_mpw --undo res.joblog
-expect_eq "--undo of both runs puts every name back" "$(ls in | grep -c '^f[0-9]*\.\(dat\|csv\)$')" 45
+expect_eq "the joblog records absolute paths" "$(grep '	mv -n -- ' res.joblog | grep -vc "	mv -n -- '*$T/in/[fg]")" 0
+(cd / && "$MPWORKER" --undo "$T/res.joblog") >out 2>err
+expect_eq "--undo from another directory exits 0" "$?" 0
+expect_eq "and puts every name back, for both runs" "$(ls in | grep -c '^f[0-9]*\.\(dat\|csv\)$')" 45
+# Running the config again would start the joblog over and lose the
+# record --undo needs: refused, unless --force.
+lines=$(wc -l < res.joblog)
+run_mpw -c res.ini
+expect_eq "a rename run over a joblog of renames exits 2" "$rc" 2
+expect_grep "saying what to do" "records 45 renames, which --undo needs: continue with --resume, .* or start it over with --force" err
+expect_eq "the joblog is untouched" "$(wc -l < res.joblog)" "$lines"
+expect_eq "and nothing was renamed" "$(ls in | grep -c '^f[0-9]*\.\(dat\|csv\)$')" 45
+LOOKUP_AND= ini res.ini 2
+run_mpw -c res.ini --force
+expect_eq "with --force it starts over: exit 0" "$rc" 0
+expect_eq "and records this run only" "$(grep -c '	mv -n -- ' res.joblog)" 45
 
 # watch: in service mode, files that arrive are renamed; our own renames
 # are not taken for arrivals, even with on_missing = fail.

@@ -70,7 +70,7 @@ conf cr.ini "directory = cr" "extensions = .dat"
 run_mpw -c cr.ini
 expect_eq "a name with a CR is renamed" "$rc" 0
 check "to its new name" test -e cr/ab.dat
-expect_grep "the joblog holds it quoted, one line" "mv -n -- \\$'\\./cr/a\\\\015b\\.dat' \\./cr/ab\\.dat" cr.joblog
+expect_grep "the joblog holds it quoted, one line, absolute" "mv -n -- \\$'$T/cr/a\\\\015b\\.dat' $T/cr/ab\\.dat" cr.joblog
 run_mpw --undo cr.joblog
 expect_eq "--undo exits 0" "$rc" 0
 check "and the old name comes back, byte for byte" test -e "cr/$name"
