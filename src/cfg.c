@@ -24,6 +24,7 @@ enum cfg_type { T_INT, T_DURATION, T_STRING, T_ENUM, T_LIST, T_BOOL };
 
 #define F_PATH		0x01	/* a path: relative ones start at the INI's directory */
 #define F_SECRET	0x02	/* never printed */
+#define F_CODE		0x04	/* a command or SQL: " ;" in it would end it early */
 
 struct cfg_key {
 	const char		*section;
@@ -67,15 +68,15 @@ static const struct cfg_key keys[] = {
 	{ "database", "path",            T_STRING,   O(db_path), NULL, NULL, 0, 0, F_PATH },
 	{ "database", "conninfo",        T_STRING,   O(conninfo), NULL, NULL, 0, 0, F_SECRET },
 	{ "database", "connect_timeout", T_DURATION, O(connect_timeout), "5", NULL, 0, 3600, 0 },
-	{ "database", "init",            T_LIST,     O(init), NULL, NULL, 0, 0, 0 },
+	{ "database", "init",            T_LIST,     O(init), NULL, NULL, 0, 0, F_CODE },
 
 	{ "jobs", "type",                T_ENUM,     O(type), "command", types, 0, 0, 0 },
 	{ "jobs", "file",                T_STRING,   O(file), NULL, NULL, 0, 0, F_PATH },
-	{ "jobs", "job",                 T_LIST,     O(job), NULL, NULL, 0, 0, 0 },
+	{ "jobs", "job",                 T_LIST,     O(job), NULL, NULL, 0, 0, F_CODE },
 
 	{ "rename", "directory",         T_STRING,   O(directory), NULL, NULL, 0, 0, F_PATH },
 	{ "rename", "extensions",        T_STRING,   O(extensions), NULL, NULL, 0, 0, 0 },
-	{ "rename", "lookup",            T_STRING,   O(lookup), NULL, NULL, 0, 0, 0 },
+	{ "rename", "lookup",            T_STRING,   O(lookup), NULL, NULL, 0, 0, F_CODE },
 	{ "rename", "on_missing",        T_ENUM,     O(on_missing), "skip", on_missing, 0, 0, 0 },
 	{ "rename", "recursive",         T_BOOL,     O(recursive), "no", NULL, 0, 0, 0 },
 	{ "rename", "watch",             T_BOOL,     O(watch), "no", NULL, 0, 0, 0 },
@@ -83,9 +84,9 @@ static const struct cfg_key keys[] = {
 	{ "sql", "batch",                T_INT,      O(sql_batch), "1", NULL, 1, 10000, 0 },
 	{ "sql", "pipeline",             T_BOOL,     O(sql_pipeline), "yes", NULL, 0, 0, 0 },
 	{ "sql", "pipeline_depth",       T_INT,      O(sql_depth), "256", NULL, 1, 4096, 0 },
-	{ "sql", "statement",            T_STRING,   O(sql_statement), NULL, NULL, 0, 0, 0 },
+	{ "sql", "statement",            T_STRING,   O(sql_statement), NULL, NULL, 0, 0, F_CODE },
 
-	{ "command", "template",         T_STRING,   O(template), NULL, NULL, 0, 0, 0 },
+	{ "command", "template",         T_STRING,   O(template), NULL, NULL, 0, 0, F_CODE },
 	{ "command", "shell",            T_STRING,   O(shell), "/bin/sh", NULL, 0, 0, 0 },
 };
 #undef O
@@ -98,6 +99,9 @@ struct parse {
 	int		 line;		/* line inih is on */
 	int		 at_line_start;
 	int		 section_line;	/* line of the last [section] header */
+	bool		 seen_sep;	/* this line has had its '=' (or ':') */
+	bool		 cut_comment;	/* and then a ';' after a blank: inih ends the value there */
+	char		 prev;		/* the last character read */
 	int		 bad_section_line; /* last unknown section reported */
 	struct {
 		char	 name[16];
@@ -337,6 +341,12 @@ on_ini_key(void *user, const char *section, const char *name, const char *value)
 			perr(p, p->line, "[%s] %s: set twice (first on line %d)", section, name, cfg->lines[i]);
 			return 0;
 		}
+		if ((k->flags & F_CODE) && p->cut_comment) {
+			perr(p, p->line, "[%s] %s: a ';' after a space or tab starts a comment in an INI file,"
+			    " so the value would end before it: write ';' right after the code before it"
+			    " (echo one; echo two), and put comments on lines of their own", section, name);
+			return 0;
+		}
 		const char *bad = set_value(cfg, k, value, msg, sizeof(msg));
 		if (bad != NULL) {
 			perr(p, p->line, "[%s] %s: %s", section, name, bad);
@@ -396,6 +406,8 @@ read_ini_line(char *str, int num, void *stream)
 	if (p->at_line_start) {
 		const char *c = s;
 		p->line++;
+		p->seen_sep = p->cut_comment = false;
+		p->prev = '\n';
 		while (*c == ' ' || *c == '\t')
 			c++;
 		if (*c == '[') {
@@ -404,6 +416,13 @@ read_ini_line(char *str, int num, void *stream)
 		}
 	}
 	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++) {
+		if (!p->seen_sep && (s[i] == '=' || s[i] == ':'))
+			p->seen_sep = true;
+		else if (p->seen_sep && s[i] == ';' && isspace((unsigned char)p->prev))
+			p->cut_comment = true;
+		p->prev = s[i];
+	}
 	p->at_line_start = n > 0 && s[n - 1] == '\n';
 	return s;
 }

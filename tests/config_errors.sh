@@ -38,6 +38,16 @@ run_mpw -c c.ini
 expect_eq "a line of exactly 1 MiB is read whole" "$rc" 1
 expect_grep "(and its job is too long to run)" "job 1 failed: the job line is longer than" err
 
+# " ;" starts an inih comment: in a key that holds code it would cut the
+# command short without a word, so it is refused; elsewhere it is a comment.
+printf '[pool]\nworkers = 1   ; one at a time\n[jobs]\njob = echo one ; touch ran\n' > c.ini
+bad 4 "\[jobs\] job: a ';' after a space or tab starts a comment in an INI file"
+printf '[jobs]\njob = touch ran\n[command]\ntemplate = echo {}\t; echo two\n' > c.ini
+bad 4 "\[command\] template: a ';' after a space or tab"
+printf '[pool]\nworkers = 1   ; one at a time\n[jobs]\njob = echo one; echo two\n' > c.ini
+run_mpw -c c.ini
+expect_eq "';' right after the code is the shell's" "$(cat out)" "$(printf 'one\ntwo')"
+
 printf '[jobs]\nfile = missing-jobs.txt\n' > c.ini
 run_mpw -c c.ini
 expect_eq "a missing jobs file exits 2" "$rc" 2
