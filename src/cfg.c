@@ -68,6 +68,7 @@ static const struct cfg_key keys[] = {
 	{ "database", "path",            T_STRING,   O(db_path), NULL, NULL, 0, 0, F_PATH },
 	{ "database", "conninfo",        T_STRING,   O(conninfo), NULL, NULL, 0, 0, F_SECRET },
 	{ "database", "connect_timeout", T_DURATION, O(connect_timeout), "5", NULL, 0, 3600, 0 },
+	{ "database", "create",          T_BOOL,     O(db_create), "no", NULL, 0, 0, 0 },
 	{ "database", "init",            T_LIST,     O(init), NULL, NULL, 0, 0, F_CODE },
 
 	{ "jobs", "type",                T_ENUM,     O(type), "command", types, 0, 0, 0 },

@@ -39,6 +39,7 @@ struct cfg {
 	char   *db_path;
 	char   *conninfo;
 	double  connect_timeout;
+	bool    db_create;	/* SQLite: make the database file when it is not there */
 	struct strlist init;
 
 	/* [jobs] */

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,16 @@ lite_connect(const struct cfg *cfg, const char *password, struct db_err *err)
 		snprintf(err->msg, sizeof(err->msg), "no database file: set [database] path");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	/*
+	 * A mistyped path must not quietly become an empty database (least of
+	 * all under --dry-run): only [database] create = yes makes one.
+	 */
+	if (!cfg->db_create && access(path, F_OK) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s: %s (a new database is made only with"
+		    " [database] create = yes, and never in a dry run)", path, strerror(errno));
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | (cfg->db_create ? SQLITE_OPEN_CREATE : 0) |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
 		    db ? sqlite3_errmsg(db) : "out of memory");

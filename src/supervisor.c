@@ -332,6 +332,9 @@ sup_apply_overrides(struct cfg *cfg, const struct sup_opts *opts, char *err, siz
 		return snprintf(err, errlen, "-j: %s", msg), -1;
 	if (opts->joblog != NULL && cfg_set(cfg, "pool", "joblog", opts->joblog, msg, sizeof(msg)) < 0)
 		return snprintf(err, errlen, "--joblog: %s", msg), -1;
+	/* A dry run changes nothing: not even a new, empty database file. */
+	if (opts->dry_run)
+		cfg->db_create = false;
 	return 0;
 }
 

@@ -75,7 +75,7 @@ expect_eq "no command of the run is left" "$(pgrep -fc 'sleep 0.05')" 0
 # Descriptors: a service's over 100,000 jobs, with workers killed now and
 # then.  One worker (the watched one) is spared, to compare it with itself.
 mkfifo fd.fifo
-printf '[pool]\nworkers = 4\nretries = 5\njoblog = fd.joblog\n[jobs]\ntype = sql\nfile = fd.fifo\n[database]\ndriver = sqlite\npath = fd.db\n' > fd.ini
+printf '[pool]\nworkers = 4\nretries = 5\njoblog = fd.joblog\n[jobs]\ntype = sql\nfile = fd.fifo\n[database]\ndriver = sqlite\npath = fd.db\ncreate = yes\n' > fd.ini
 "$MPWORKER" --service --no-progress -c "$T/fd.ini" >fd.out 2>fd.err &
 svc=$!
 exec 7>fd.fifo

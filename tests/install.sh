@@ -19,7 +19,7 @@ check "which exports the driver table" sh -c 'nm -D root/usr/lib/mpworker/sqlite
 # Out of its build directory, a program loads its drivers from where it was
 # configured to be installed.  They are not there (it was staged under
 # DESTDIR), so a SQLite job cannot start and the error says which file.
-printf '[jobs]\ntype = sql\njob = SELECT 1\n[database]\ndriver = sqlite\npath = %s/x.db\n' "$T" > lite.ini
+printf '[jobs]\ntype = sql\njob = SELECT 1\n[database]\ndriver = sqlite\npath = %s/x.db\ncreate = yes\n' "$T" > lite.ini
 root/usr/bin/mpworker -q -c lite.ini >out 2>err
 expect_eq "a missing driver module exits 3" "$?" 3
 expect_grep "naming the module" "cannot load driver sqlite: .*/lib/mpworker/sqlite\.so" err

@@ -25,7 +25,7 @@ expect_eq "ulimit -n 6: no worker can start, exit 3" "$?" 3
 expect_grep "saying why" "no worker could start" err
 
 # 1,000 workers on 2 cores, with database connections: all of them work.
-printf '[pool]\nworkers = 1000\n[jobs]\ntype = sql\nfile = s.sql\n[database]\ndriver = sqlite\npath = s.db\n' > s.ini
+printf '[pool]\nworkers = 1000\n[jobs]\ntype = sql\nfile = s.sql\n[database]\ndriver = sqlite\npath = s.db\ncreate = yes\n' > s.ini
 seq 1 3000 | sed 's/.*/SELECT &/' > s.sql
 timeout 120 "$MPWORKER" --no-progress -c s.ini >out 2>err
 expect_eq "1,000 SQLite workers: exit 0" "$?" 0

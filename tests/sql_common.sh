@@ -134,7 +134,8 @@ password_file = $T/wrongpw
 dbname = mpw"; want="Access denied for user 'mpw'" ;;
 sqlite) bad="[database]
 driver = sqlite
-path = $T/no/such/dir/x.db"; want="unable to open database file" ;;
+path = $T/no/such/dir/x.db
+create = yes"; want="unable to open database file" ;;
 esac
 echo wrong > wrongpw
 { printf '[pool]\nworkers = 4\n[jobs]\ntype = sql\njob = SELECT 1\n'; echo "$bad"; } > bad.ini
@@ -148,6 +149,22 @@ expect_eq "nothing ran" "$(wc -c < out)" 0
 run_mpw -c badinit.ini
 expect_eq "a failing init statement exits 3" "$rc" 3
 expect_grep "naming the statement" "init statement 1 \(SELECT \* FROM no_such_table_$$\) failed" err
+
+# SQLite: a mistyped path is an error, never a new empty database (least
+# of all in a dry run); create = yes makes one.
+if [ "$DRIVER" = sqlite ]; then
+	{ printf '[pool]\nworkers = 2\n[jobs]\ntype = sql\njob = SELECT 1\n[database]\ndriver = sqlite\npath = %s/tset.db\n' "$T"; } > typo.ini
+	run_mpw -c typo.ini
+	expect_eq "a database file that is not there: exit 3" "$rc" 3
+	expect_grep "saying so" "tset.db: No such file or directory \(a new database is made only with \[database\] create = yes" err
+	check "and no file was made" test ! -e tset.db
+	echo "create = yes" >> typo.ini
+	run_mpw -c typo.ini --dry-run
+	check "a dry run makes none, even with create = yes" test ! -e tset.db
+	run_mpw -c typo.ini
+	expect_eq "create = yes makes it: exit 0" "$rc" 0
+	check "there it is" test -s tset.db
+fi
 
 # PostgreSQL: a backslash-escaped quote (E'\'') does not hide the ';' of a
 # second statement from the pipeline's one-statement check.  Fast
