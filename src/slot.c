@@ -609,9 +609,22 @@ slot_died(struct slot *s, int status)
 	jq_prepend(&sup.retry, &s->inflight);
 
 	if (init_failed) {
+		const char *why = s->init_err ? s->init_err : "init hook failed";
 		s->init_failures++;
-		log_warnx("worker %d could not start: %s", s->id,
-		    s->init_err ? s->init_err : "init hook failed");
+		if (!sup.ever_ready && !sup.opt->dry_run) {
+			/* Said once, with the count, as the run ends (init_failure_report). */
+			if (sup.init_fatal == NULL)
+				sup.init_fatal = xstrdup(why);
+			sup.init_fatal_n++;
+		} else if (sup.init_said != NULL && strcmp(sup.init_said, why) == 0) {
+			sup.init_same++;
+			log_debug("worker %d could not start: %s", s->id, why);
+		} else {
+			init_failure_report();
+			log_warnx("worker %d could not start: %s", s->id, why);
+			free(sup.init_said);
+			sup.init_said = xstrdup(why);
+		}
 	} else if (s->hung) {
 		log_warnx("worker %d (pid %d) killed: it did not exit %.0fs after it was retired (stopped?)",
 		    s->id, (int)s->pid, KILL_GRACE);
@@ -654,18 +667,37 @@ slot_died(struct slot *s, int status)
 	s->pid = 0;
 	if (init_failed && !sup.ever_ready && !sup.opt->dry_run) {
 		/* Nothing has ever started: the database is down or the config wrong. */
-		if (sup.exit_code == 0) {
-			log_errorx("workers cannot start: %s", s->init_err ? s->init_err : "init hook failed");
+		if (sup.exit_code == 0)
 			sup.exit_code = MPW_EXIT_INIT;
-		}
 		s->restart_at = 0;
 		return;
 	}
 	if (init_failed && !sup.opt->service && s->init_failures >= INIT_FAILURES_MAX) {
-		log_warnx("worker %d: giving up after %d failed starts", s->id, s->init_failures);
+		log_debug("worker %d: giving up after %d failed starts", s->id, s->init_failures);
 		s->disabled = true;
 	}
 	slot_schedule(s, !planned || init_failed);
+}
+
+/*
+ * Say what start-up failures were not said one by one: before any worker
+ * started, the reason and how many failed; later, how many more failed
+ * the same way as the last one logged.
+ */
+void
+init_failure_report(void)
+{
+	if (sup.init_fatal != NULL) {
+		char n[48] = "";
+		if (sup.init_fatal_n > 1)
+			snprintf(n, sizeof(n), " (%u workers failed)", sup.init_fatal_n);
+		log_errorx("workers cannot start: %s%s", sup.init_fatal, n);
+		free(sup.init_fatal);
+		sup.init_fatal = NULL;
+	}
+	if (sup.init_same > 0)
+		log_warnx("%u more worker starts failed the same way", sup.init_same);
+	sup.init_same = 0;
 }
 
 static struct slot *

@@ -134,6 +134,11 @@ struct sup {
 	int			 exit_code;	/* set when the run must end with it */
 	bool			 unrecorded;	/* the joblog or job output could not be written */
 	bool			 ever_ready;
+	/* Why workers could not start: said once, however many failed the same way. */
+	char			*init_said;	/* the last reason logged */
+	unsigned		 init_same;	/* failures since, for the same reason, not logged again */
+	char			*init_fatal;	/* before any worker started: the first reason */
+	unsigned		 init_fatal_n;	/* how many failed then */
 	bool			 notified_ready;
 	struct slot		*streaming;	/* the worker whose output is being written */
 	struct strset		 planned;	/* --dry-run: rename targets seen */
@@ -160,6 +165,7 @@ void slot_write(struct slot *s);
 void slot_schedule(struct slot *s, bool crashed);
 bool want_workers(void);
 void reap(void);
+void init_failure_report(void);
 /* Set sup.window_max and sup.pipelines from the running configuration's job kind. */
 void window_limits(void);
 /*

@@ -474,7 +474,8 @@ check_finished(void)
 		if (!sup.slots[i]->disabled)
 			all_disabled = false;
 	if (all_disabled && sup.exit_code == 0 && !input_done()) {
-		log_errorx("no worker could start; stopping");
+		init_failure_report();
+		log_errorx("no worker could start (each tried %d times); stopping", INIT_FAILURES_MAX);
 		sup.exit_code = MPW_EXIT_INIT;
 	}
 	if (sup.exit_code != 0 && sup.stopping < 2)
@@ -830,6 +831,8 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 	set_workers((int)cfg->workers);
 	run_loop();
 	reap();
+	init_failure_report();
+	free(sup.init_said);
 	sdn_send("STOPPING=1");
 	close_joblog();
 	report(now_mono() - sup.started_mono);

@@ -142,6 +142,8 @@ echo wrong > wrongpw
 run_mpw -c bad.ini
 expect_eq "bad credentials exit 3" "$rc" 3
 expect_grep "the message says why" "workers cannot start: cannot connect to $DRIVER: .*$want" err
+expect_eq "once, with the count, not once per worker" \
+	"$(grep -c 'cannot start\|could not start' err) $(grep -c '(4 workers failed)$' err)" "1 1"
 expect_no_grep "the password is never logged" "wrong|mpwpass" err
 expect_eq "nothing ran" "$(wc -c < out)" 0
 # A failing init statement is the same.
