@@ -385,10 +385,13 @@ ren_finish(struct ren *r)
 		sibling(&target, r->path, r->base, r->newname);
 		if (ctx->dry_run) {
 			struct stat t;
-			buf_printf(r->out, "%s -> %s%s\n", r->path, target.data,
-			    fstatat(r->dirfd, r->newname, &t, AT_SYMLINK_NOFOLLOW) == 0 ?
-			    " (conflict: the target exists)" : "");
-			/* So that the parent can see two files planned onto one name. */
+			/* A foreseen conflict fails, as the rename would. */
+			if (fstatat(r->dirfd, r->newname, &t, AT_SYMLINK_NOFOLLOW) == 0 && strcmp(r->newname, r->base) != 0)
+				fail(r, "%s%s", "conflict: the target exists", "");
+			/*
+			 * The parent prints the plan, old -> new, once it has seen
+			 * whether another file is planned onto the same name.
+			 */
 			log_rename(r, target.data);
 		} else if (strcmp(r->newname, r->base) == 0) {
 			/* Already so named: nothing to do, and nothing to undo. */

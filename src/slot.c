@@ -373,10 +373,23 @@ on_result(struct slot *s, const struct msg *m)
 		char *to = xstrndup(rest + dlen + 1, restlen - dlen - 1);
 		/* A file we renamed will be reported by [rename] watch: it is no new arrival. */
 		jobsrc_ignore(sup.src, to);
-		/* A dry run can foresee two files planned onto one name. */
-		if (sup.opt->dry_run && !strset_add(&sup.planned, to)) {
+		/*
+		 * A dry run's plan, one line per file, with the conflicts it
+		 * can foresee: the target exists (the worker saw it), or two
+		 * files are planned onto one name (only we can see it).  Either
+		 * fails the job, as the rename would.
+		 */
+		if (sup.opt->dry_run) {
 			struct buf line = { 0 };
-			buf_printf(&line, "%s -> %s (conflict: another file is planned onto this name)\n", j->text, to);
+			bool twice = !strset_add(&sup.planned, to);
+			if (twice && r.exitval == 0) {
+				r.exitval = 1;
+				snprintf(reason, sizeof(reason), "conflict: another file is planned onto this name");
+			}
+			buf_printf(&line, "%s -> %s", j->text, to);
+			if (r.exitval != 0)
+				buf_printf(&line, " (%s)", reason);
+			buf_add(&line, "\n", 1);
 			if (s->output_lost == 0)
 				s->output_lost = write_output(STDOUT_FILENO, line.data, line.len);
 			buf_free(&line);

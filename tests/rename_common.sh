@@ -130,10 +130,12 @@ printf 'f1.csv\ttaken.csv\nf2.dat\tg2.dat\nf5.csv\ttwin.csv\nf6.dat\ttwin.csv\n'
 load_map map.tsv
 ls in > before
 run_mpw -c skip.ini --dry-run
-expect_eq "dry run exits 0" "$rc" 0
+expect_eq "a dry run that foresees conflicts exits 1" "$rc" 1
 expect_grep "it shows old -> new" "^./in/f2.dat -> ./in/g2.dat$" out
 expect_grep "and the conflicts it can see" "^./in/f1.csv -> ./in/taken.csv \(conflict: the target exists\)$" out
 expect_grep "and two files planned onto one name" "^./in/f[56]\.(csv|dat) -> ./in/twin.csv \(conflict: another file is planned onto this name\)$" out
+expect_eq "one line per file" "$(cut -d" " -f1 out | sort | uniq -d | wc -l) $(wc -l < out)" "0 7"
+expect_grep "the conflicts are failures in the report" "7 jobs: 2 succeeded, 2 failed" err
 expect_eq "it changes nothing" "$(ls in)" "$(cat before)"
 
 # A worker killed mid-run: every file ends up under exactly one of its names.
