@@ -40,6 +40,7 @@ struct cfg_key {
 static const char *const drivers[] = { "postgresql", "mysql", "sqlite", "none", NULL };
 static const char *const types[] = { "sql", "rename", "command", NULL };
 static const char *const on_missing[] = { "skip", "fail", NULL };
+static const char *const splits[] = { "line", "statement", NULL };
 
 #define O(f) offsetof(struct cfg, f)
 
@@ -51,7 +52,7 @@ static const char *const on_missing[] = { "skip", "fail", NULL };
 #endif
 static const struct cfg_key keys[] = {
 	{ "pool", "workers",             T_INT,      O(workers), NULL, NULL, 1, 4096, 0 },
-	{ "pool", "max_jobs_per_worker", T_INT,      O(max_jobs_per_worker), "0", NULL, 0, LONG_MAX, 0 },
+	{ "pool", "max_jobs_per_worker", T_INT,      O(max_jobs_per_worker), "0", NULL, 0, 1e15, 0 },
 	{ "pool", "job_timeout",         T_DURATION, O(job_timeout), "0", NULL, 0, 1e9, 0 },
 	{ "pool", "retries",             T_INT,      O(retries), "0", NULL, 0, 1000, 0 },
 	{ "pool", "joblog",              T_STRING,   O(joblog), NULL, NULL, 0, 0, F_PATH },
@@ -74,6 +75,7 @@ static const struct cfg_key keys[] = {
 	{ "jobs", "type",                T_ENUM,     O(type), "command", types, 0, 0, 0 },
 	{ "jobs", "file",                T_STRING,   O(file), NULL, NULL, 0, 0, F_PATH },
 	{ "jobs", "job",                 T_LIST,     O(job), NULL, NULL, 0, 0, F_CODE },
+	{ "jobs", "split",               T_ENUM,     O(split), "line", splits, 0, 0, 0 },
 
 	{ "rename", "directory",         T_STRING,   O(directory), NULL, NULL, 0, 0, F_PATH },
 	{ "rename", "extensions",        T_STRING,   O(extensions), NULL, NULL, 0, 0, 0 },
@@ -488,6 +490,9 @@ validate(struct cfg *cfg, struct parse *p)
 	    (strcmp(cfg->type, "rename") != 0 || cfg->directory == NULL))
 		perr(p, type_line ? type_line : section_line(p, "jobs"),
 		    "[jobs]: no jobs: give file = or job =");
+	if (strcmp(cfg->split, "statement") == 0 && (strcmp(cfg->type, "sql") != 0 || cfg->sql_statement != NULL))
+		perr(p, cfg_line(cfg, "jobs", "split"), "[jobs] split: statement splits SQL scripts:"
+		    " it needs type = sql, and no [sql] statement (whose jobs are lines of values)");
 	if (cfg->password != NULL && cfg->password_file != NULL)
 		perr(p, cfg_line(cfg, "database", "password_file"),
 		    "[database] password_file: give password or password_file, not both");

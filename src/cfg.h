@@ -46,6 +46,7 @@ struct cfg {
 	char   *type;
 	char   *file;
 	struct strlist job;
+	char   *split;		/* "line", or "statement": SQL split as psql does */
 
 	/* [sql] */
 	long    sql_batch;	/* jobs per transaction */

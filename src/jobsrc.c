@@ -13,6 +13,7 @@
 
 #include "cfg.h"
 #include "jobsrc.h"
+#include "sqlsplit.h"
 #include "log.h"
 #include "util.h"
 
@@ -28,6 +29,9 @@ struct jobsrc {
 	bool			 own_fd;
 	struct buf		 in;
 	bool			 skipping;	/* discarding the rest of an overlong line */
+	bool			 sql_lines;	/* SQL a line a job: -- comment lines are not jobs */
+	bool			 split;		/* SQL split into statements, not lines */
+	struct sqlsplit		 sc;
 	bool			 eof;
 	bool			 blocking;	/* standard input: read only when poll says so */
 	bool			 readable;
@@ -251,6 +255,11 @@ jobsrc_open(const struct cfg *cfg, bool follow, char *err, size_t errlen)
 	struct jobsrc *src = xcalloc(1, sizeof(*src));
 
 	src->inline_jobs = &cfg->job;
+	if (strcmp(cfg->type, "sql") == 0 && cfg->sql_statement == NULL) {
+		src->split = strcmp(cfg->split, "statement") == 0;
+		src->sql_lines = !src->split;
+		src->sc.mysql = strcmp(cfg->driver, "mysql") == 0;
+	}
 	src->fd = -1;
 	src->ino_fd = -1;
 	if (cfg->file == NULL && cfg->job.n == 0 && cfg->directory != NULL &&
@@ -323,12 +332,14 @@ jobsrc_fd(const struct jobsrc *src)
 }
 
 static bool
-is_job(const char *s, size_t len)
+is_job(const struct jobsrc *src, const char *s, size_t len)
 {
 	size_t i = 0;
 
 	while (i < len && (s[i] == ' ' || s[i] == '\t'))
 		i++;
+	if (src->sql_lines && len - i >= 2 && s[i] == '-' && s[i + 1] == '-')
+		return false;	/* an SQL comment line */
 	return i < len && s[i] != '#';
 }
 
@@ -386,12 +397,70 @@ emit(struct jobsrc *src, struct jobline *jl, char *s, size_t len, bool too_long)
 	jl->watched = false;
 }
 
+/*
+ * [jobs] split = statement: hand out the next statement of the script,
+ * blanks and comment lines before it dropped.  A statement longer than
+ * JOB_MAX_LEN is a failed job carrying its start; the rest of it is read
+ * and dropped.  At the end, what is left is the last statement.
+ */
+static int
+next_statement(struct jobsrc *src, struct jobline *jl)
+{
+	bool at_eof = false;
+
+	for (;;) {
+		char *head = buf_head(&src->in);
+		size_t avail = buf_pending(&src->in);
+		size_t end = avail > 0 ? sqlsplit_scan(&src->sc, head, avail, at_eof) : 0;
+		/* The statement without its ';', which is where emit ends the string. */
+		size_t len = end > 0 ? end - 1 : 0;
+
+		if (end == 0 && at_eof)
+			end = len = avail;	/* the last statement needs no ';' */
+		if (end > 0) {
+			bool code = src->sc.code, skipped = src->skipping;
+			buf_consume(&src->in, end);
+			sqlsplit_reset(&src->sc);
+			src->skipping = false;
+			if (skipped || !code) {
+				if (at_eof && buf_pending(&src->in) == 0)
+					return src->eof = true, -1;
+				continue;
+			}
+			char *s = (char *)sqlsplit_trim(head, &len, src->sc.mysql);
+			emit(src, jl, s, len, false);
+			return 1;
+		}
+		if (at_eof)
+			return src->eof = true, -1;
+		if (avail > JOB_MAX_LEN && !src->skipping) {
+			src->skipping = true;
+			len = avail;
+			char *s = (char *)sqlsplit_trim(head, &len, src->sc.mysql);
+			/* Keep what the scan has not passed; the scan goes on from there. */
+			buf_consume(&src->in, src->sc.pos);
+			src->sc.pos = 0;
+			emit(src, jl, s, 200, true);
+			return 1;
+		}
+		if (src->skipping) {
+			buf_consume(&src->in, src->sc.pos);
+			src->sc.pos = 0;
+		}
+		int r = fill(src);
+		if (r == 0)
+			return 0;
+		if (r < 0)
+			at_eof = true;
+	}
+}
+
 int
 jobsrc_next(struct jobsrc *src, struct jobline *jl)
 {
 	while (src->next_inline < src->inline_jobs->n) {
 		const char *s = src->inline_jobs->v[src->next_inline++];
-		if (!is_job(s, strlen(s)))
+		if (!is_job(src, s, strlen(s)))
 			continue;
 		free(src->line);
 		src->line = xstrdup(s);
@@ -403,6 +472,8 @@ jobsrc_next(struct jobsrc *src, struct jobline *jl)
 		return next_arrival(src, jl);
 	if (src->fd < 0 || src->eof)
 		return -1;
+	if (src->split)
+		return next_statement(src, jl);
 	for (;;) {
 		char *head = buf_head(&src->in);
 		size_t avail = buf_pending(&src->in);
@@ -415,7 +486,7 @@ jobsrc_next(struct jobsrc *src, struct jobline *jl)
 				src->skipping = false;
 				continue;
 			}
-			if (!is_job(head, len))
+			if (!is_job(src, head, len))
 				continue;
 			emit(src, jl, head, len, false);
 			return 1;
@@ -444,7 +515,7 @@ jobsrc_next(struct jobsrc *src, struct jobline *jl)
 				head = buf_head(&src->in);
 				avail = buf_pending(&src->in);
 				buf_consume(&src->in, avail);
-				if (is_job(head, avail)) {
+				if (is_job(src, head, avail)) {
 					emit(src, jl, head, avail, false);
 					return 1;
 				}

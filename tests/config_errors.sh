@@ -48,6 +48,9 @@ printf '[pool]\nworkers = 1   ; one at a time\n[jobs]\njob = echo one; echo two\
 run_mpw -c c.ini
 expect_eq "';' right after the code is the shell's" "$(cat out)" "$(printf 'one\ntwo')"
 
+printf '[jobs]\njob = touch ran\nsplit = statement\n' > c.ini
+bad 3 "\[jobs\] split: statement splits SQL scripts: it needs type = sql"
+
 printf '[jobs]\nfile = missing-jobs.txt\n' > c.ini
 run_mpw -c c.ini
 expect_eq "a missing jobs file exits 2" "$rc" 2

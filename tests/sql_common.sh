@@ -168,6 +168,41 @@ if [ "$DRIVER" = sqlite ]; then
 	check "there it is" test -s tset.db
 fi
 
+# SQL scripts.  A line mode file: "--" comment lines are not jobs.  With
+# [jobs] split = statement, a ';' ends a statement as psql (or mysql) reads
+# it: not inside quotes, dollar quotes or comments; statements may span
+# lines, and the last needs no ';'.
+q "DELETE FROM $TBL"
+{ echo "-- a comment line, not a job"; echo "   -- nor this"; echo "INSERT INTO $TBL VALUES (1, 'one')"; } > comments.sql
+{ printf '[pool]\nworkers = 1\njoblog = comments.joblog\n[jobs]\ntype = sql\nfile = comments.sql\n'; db_section; } > comments.ini
+run_mpw -c comments.ini
+expect_eq "comment lines are not jobs: exit 0" "$rc" 0
+expect_eq "one job, the INSERT" "$(tail -n +2 comments.joblog | wc -l) $(q "SELECT count(*) FROM $TBL")" "1 1"
+q "DELETE FROM $TBL"
+{
+	echo "-- the script's own comment; with a semicolon"
+	echo "INSERT INTO $TBL VALUES (1,"
+	echo "  'semi; colon');  -- trailing; comment"
+	echo "/* a block; comment */ INSERT INTO $TBL VALUES (2, 'it''s; quoted');"
+	echo ";"
+	case $DRIVER in
+	postgresql) echo "INSERT INTO $TBL VALUES (3, \$\$dollar; quoted\$\$);"
+		echo "INSERT INTO $TBL VALUES (4, \$t\$ \$\$ ; \$t\$);"
+		echo "INSERT INTO $TBL VALUES (5, E'back\\'; slash')" ;;
+	mysql) echo "INSERT INTO $TBL VALUES (3, 'back\\'; slash'); # a hash; comment"
+		echo "INSERT INTO $TBL VALUES (4, \"double\\\"; quoted\");"
+		echo "INSERT INTO \`$TBL\` VALUES (5, 'x')" ;;
+	sqlite) echo "INSERT INTO $TBL VALUES (3, 'x');"
+		echo "INSERT INTO \"$TBL\" VALUES (4, 'y'); INSERT INTO $TBL VALUES (5, 'z')" ;;
+	esac
+} > script.sql
+{ printf '[pool]\nworkers = 2\njoblog = script.joblog\n[jobs]\ntype = sql\nfile = script.sql\nsplit = statement\n'; db_section; } > script.ini
+run_mpw -c script.ini
+expect_eq "split = statement: exit 0" "$rc" 0
+expect_eq "five statements, five jobs, five rows" "$(tail -n +2 script.joblog | wc -l) $(q "SELECT count(*) FROM $TBL")" "5 5"
+expect_eq "each value whole" "$(q "SELECT v FROM $TBL WHERE id <= 2 ORDER BY id" | tr '\n' '|')" "semi; colon|it's; quoted|"
+q "DELETE FROM $TBL"
+
 # PostgreSQL: a backslash-escaped quote (E'\'') does not hide the ';' of a
 # second statement from the pipeline's one-statement check.  Fast
 # statements first open the window, so that it goes in a pipeline.
