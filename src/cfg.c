@@ -123,8 +123,10 @@ perr(struct parse *p, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (p->errors++ < 20)
+	if (p->errors++ < 20 && line > 0)
 		buf_printf(&p->err, "%s:%d: %s\n", p->cfg->path, line, msg);
+	else if (p->errors <= 20)
+		buf_printf(&p->err, "%s: %s\n", p->cfg->path, msg);
 }
 
 static const char *
@@ -305,8 +307,7 @@ set_value(struct cfg *cfg, const struct cfg_key *k, const char *v, char *msg, si
 			snprintf(msg, msglen, "empty value");
 			return msg;
 		}
-		sl->v = xrealloc(sl->v, (sl->n + 1) * sizeof(*sl->v));
-		sl->v[sl->n++] = xstrdup(v);
+		strlist_add(sl, v);
 		return NULL;
 	}
 	}
@@ -542,20 +543,108 @@ prescan(struct parse *p)
 	rewind(p->f);
 }
 
+void
+strlist_add(struct strlist *sl, const char *v)
+{
+	sl->v = xrealloc(sl->v, (sl->n + 1) * sizeof(*sl->v));
+	sl->v[sl->n++] = xstrdup(v);
+}
+
+/* The whole of a file that cannot be read twice (a pipe), as a stream to read from. */
+static FILE *
+slurp(const char *path, char **text)
+{
+	FILE *in = fopen(path, "re");
+	size_t len = 0, cap = 0;
+
+	if (in == NULL)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 65536;
+			*text = xrealloc(*text, cap);
+		}
+		size_t n = fread(*text + len, 1, cap - len, in);
+		len += n;
+		if (n == 0 || len > 64u << 20)
+			break;
+	}
+	int e = ferror(in) ? errno : len > 64u << 20 ? EFBIG : 0;
+	fclose(in);
+	if (e != 0) {
+		errno = e;
+		return NULL;
+	}
+	if (len == 0)
+		(*text)[len++] = '\n';	/* fmemopen wants a size; an empty line is nothing */
+	return fmemopen(*text, len, "r");
+}
+
+/* One -o section.key=value, over the file's setting (or added to a list). */
+static void
+apply_override(struct parse *p, const char *o)
+{
+	const char *eq = strchr(o, '='), *dot = strchr(o, '.');
+	char section[32], name[64], msg[512];
+	struct cfg *cfg = p->cfg;
+
+	if (eq == NULL || dot == NULL || dot > eq || (size_t)(dot - o) >= sizeof(section) ||
+	    (size_t)(eq - dot - 1) >= sizeof(name)) {
+		p->errors++;
+		buf_printf(&p->err, "-o %s: give section.key=value, such as -o pool.workers=8\n", o);
+		return;
+	}
+	snprintf(section, sizeof(section), "%.*s", (int)(dot - o), o);
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - dot - 1), dot + 1);
+	int i = key_index(section, name);
+	if (i < 0) {
+		const char *s = suggest(section, name);
+		p->errors++;
+		buf_printf(&p->err, "-o %s: [%s] %s: unknown key%s%s%s\n", o, section, name,
+		    s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+		return;
+	}
+	/* A path on the command line is relative to the current directory. */
+	char *dir = cfg->dir;
+	cfg->dir = NULL;
+	const char *bad = set_value(cfg, &keys[i], eq + 1, msg, sizeof(msg));
+	cfg->dir = dir;
+	if (bad != NULL) {
+		p->errors++;
+		buf_printf(&p->err, "-o %s: [%s] %s: %s\n", o, section, name, bad);
+		return;
+	}
+	cfg->lines[i] = -1;
+}
+
 struct cfg *
-cfg_load(const char *path, char *err, size_t errlen)
+cfg_load(const char *path, const struct strlist *overrides, char *err, size_t errlen)
 {
 	struct cfg *cfg = xcalloc(1, sizeof(*cfg));
 	struct parse p = { .cfg = cfg, .at_line_start = 1, .bad_section_line = -1 };
-	int rc;
+	struct stat st;
+	int rc = 0;
 
-	cfg->path = xstrdup(path);
-	const char *slash = strrchr(path, '/');
-	cfg->dir = slash == NULL ? xstrdup(".") :
-	    slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+	cfg->path = xstrdup(path != NULL ? path : "the command line");
 	cfg->lines = xcalloc(NKEYS, sizeof(*cfg->lines));
-
-	p.f = fopen(path, "re");
+	/*
+	 * Relative paths in the file start at its directory; but a file that
+	 * is a pipe (-c <(...)) has no directory of its own: they start at the
+	 * current directory, as on the command line.
+	 */
+	const char *slash = path != NULL ? strrchr(path, '/') : NULL;
+	if (path != NULL && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		cfg->dir = slash == NULL ? xstrdup(".") :
+		    slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+	char *text = NULL;
+	if (path == NULL) {
+		p.f = fopen("/dev/null", "re");
+	} else if (cfg->dir == NULL) {
+		/* A pipe is read once, whole, since the file is read twice (prescan). */
+		p.f = slurp(path, &text);
+	} else {
+		p.f = fopen(path, "re");
+	}
 	if (p.f == NULL) {
 		snprintf(err, errlen, "%s: %s\n", path, strerror(errno));
 		cfg_free(cfg);
@@ -573,13 +662,16 @@ cfg_load(const char *path, char *err, size_t errlen)
 		perr(&p, rc, "syntax error: expected [section], key = value, or a comment");
 	else if (rc < 0 && p.errors == 0)
 		perr(&p, p.line, "cannot parse: %s", rc == -2 ? "out of memory" : "read error");
+	for (size_t i = 0; overrides != NULL && i < overrides->n; i++)
+		apply_override(&p, overrides->v[i]);
 	if (p.errors == 0) {
 		apply_defaults(cfg, &p);
 		validate(cfg, &p);
 	}
-	if (p.errors == 0)
+	if (p.errors == 0 && path != NULL)
 		warn_readable_secret(cfg, p.f);
 	fclose(p.f);
+	free(text);
 	if (p.errors > 0) {
 		if (p.errors > 20)
 			buf_printf(&p.err, "%s: %d more errors\n", path, p.errors - 20);

@@ -15,6 +15,9 @@ struct strlist {
 	size_t  n;
 };
 
+/* Append a copy of v. */
+void strlist_add(struct strlist *sl, const char *v);
+
 struct cfg {
 	char   *path;		/* the INI file as named */
 	char   *dir;		/* its directory: relative paths in it start here */
@@ -74,8 +77,13 @@ struct cfg {
  * with every problem found written to err as "file:line: [section] key:
  * message" lines.  Warnings (a password in a file others can read) are
  * logged.
+ *
+ * overrides (may be NULL) are "section.key=value" settings from the
+ * command line (-o), applied over the file's before defaults and checks;
+ * a path in one is relative to the current directory.  With path NULL
+ * there is no file: the overrides are the whole configuration.
  */
-struct cfg *cfg_load(const char *path, char *err, size_t errlen);
+struct cfg *cfg_load(const char *path, const struct strlist *overrides, char *err, size_t errlen);
 void        cfg_free(struct cfg *cfg);
 
 /* Write the effective settings as an INI file that cfg_load() accepts. */

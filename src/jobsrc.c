@@ -255,10 +255,10 @@ jobsrc_open(const struct cfg *cfg, bool follow, char *err, size_t errlen)
 	struct jobsrc *src = xcalloc(1, sizeof(*src));
 
 	src->inline_jobs = &cfg->job;
-	if (strcmp(cfg->type, "sql") == 0 && cfg->sql_statement == NULL) {
-		src->split = strcmp(cfg->split, "statement") == 0;
+	if (cfg->type != NULL && strcmp(cfg->type, "sql") == 0 && cfg->sql_statement == NULL) {
+		src->split = cfg->split != NULL && strcmp(cfg->split, "statement") == 0;
 		src->sql_lines = !src->split;
-		src->sc.mysql = strcmp(cfg->driver, "mysql") == 0;
+		src->sc.mysql = cfg->driver != NULL && strcmp(cfg->driver, "mysql") == 0;
 	}
 	src->fd = -1;
 	src->ino_fd = -1;

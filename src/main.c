@@ -15,10 +15,16 @@
 #include "rename.h"
 #include "sdnotify.h"
 #include "supervisor.h"
+#include "util.h"
 
 static const char usage_text[] =
 "usage: mpworker -c FILE [options]\n"
+"       mpworker [options] --command TEMPLATE < jobs     (no INI file needed)\n"
+"       mpworker [options] --sql -o database.KEY=VALUE... < statements\n"
 "  -c, --config FILE    the INI file (see mpworker.ini(5))\n"
+"  -o SECTION.KEY=VALUE set any INI key, over the file's (repeatable)\n"
+"      --command TEMPLATE  run TEMPLATE for each line ({} the line, {1}.. its fields)\n"
+"      --sql            run each line as an SQL statement ([database] from -o)\n"
 "  -j, --workers N      override [pool] workers\n"
 "  -n, --dry-run        print what each job would do; change nothing, run nothing\n"
 "      --check-config   parse and validate FILE, print the effective settings, exit\n"
@@ -41,7 +47,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_CHECK = 256, OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED,
-	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SERVICE, OPT_UNDO, OPT_FORCE,
+	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SERVICE, OPT_UNDO, OPT_FORCE, OPT_COMMAND, OPT_SQL,
 };
 
 static const struct option longopts[] = {
@@ -57,6 +63,8 @@ static const struct option longopts[] = {
 	{ "service",       no_argument,       NULL, OPT_SERVICE },
 	{ "undo",          required_argument, NULL, OPT_UNDO },
 	{ "force",         no_argument,       NULL, OPT_FORCE },
+	{ "command",       required_argument, NULL, OPT_COMMAND },
+	{ "sql",           no_argument,       NULL, OPT_SQL },
 	{ "quiet",         no_argument,       NULL, 'q' },
 	{ "verbose",       no_argument,       NULL, 'v' },
 	{ "help",          no_argument,       NULL, 'h' },
@@ -77,16 +85,20 @@ int
 main(int argc, char **argv)
 {
 	struct sup_opts opts = { .report = true };
-	const char *config = NULL, *workers = NULL, *joblog = NULL, *undo = NULL;
-	bool check = false;
+	const char *config = NULL, *workers = NULL, *joblog = NULL, *undo = NULL, *command = NULL;
+	struct strlist given = { 0 };	/* the -o settings, in order */
+	bool check = false, sql = false;
 	int progress = -1;	/* -1: when stderr is a terminal */
 	int verbosity = LOG_LVL_INFO;
 	char err[8192];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:j:nqvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:j:o:nqvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
+		case 'o': strlist_add(&given, optarg); break;
+		case OPT_COMMAND: command = optarg; break;
+		case OPT_SQL: sql = true; break;
 		case 'j': workers = optarg; break;
 		case 'n': opts.dry_run = true; break;
 		case OPT_CHECK: check = true; break;
@@ -111,14 +123,35 @@ main(int argc, char **argv)
 		log_init(verbosity, "mpworker");
 		return rename_undo(undo);
 	}
-	if (config == NULL)
-		usage_error("%s", "no configuration: give -c FILE");
+	if (command != NULL && sql)
+		usage_error("%s", "--command and --sql exclude each other");
+	if (config == NULL && command == NULL && !sql && given.n == 0)
+		usage_error("%s", "no configuration: give -c FILE, or --command TEMPLATE, or --sql with -o");
+	/* --command and --sql stand for settings; -o come after, so they win. */
+	if (command != NULL) {
+		strlist_add(&opts.overrides, "jobs.type=command");
+		char *t = xasprintf("command.template=%s", command);
+		strlist_add(&opts.overrides, t);
+		free(t);
+	} else if (sql) {
+		strlist_add(&opts.overrides, "jobs.type=sql");
+	}
+	/* Without a file the jobs come from standard input, unless -o names them. */
+	bool jobs_named = false;
+	for (size_t i = 0; i < given.n; i++)
+		if (strncmp(given.v[i], "jobs.file=", 10) == 0 || strncmp(given.v[i], "jobs.job=", 9) == 0)
+			jobs_named = true;
+	if (config == NULL && !jobs_named)
+		strlist_add(&opts.overrides, "jobs.file=-");
+	for (size_t i = 0; i < given.n; i++)
+		strlist_add(&opts.overrides, given.v[i]);
+	opts.config = config;
 	if (opts.resume && opts.resume_failed)
 		usage_error("%s", "--resume and --resume-failed exclude each other");
 	log_init(verbosity, "mpworker");
 	sdn_init();
 
-	struct cfg *cfg = cfg_load(config, err, sizeof(err));
+	struct cfg *cfg = cfg_load(config, &opts.overrides, err, sizeof(err));
 	if (cfg == NULL) {
 		fputs(err, stderr);
 		return MPW_EXIT_USAGE;

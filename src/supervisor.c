@@ -354,8 +354,12 @@ reload(void)
 		log_info("SIGHUP ignored: only a service reloads its configuration");
 		return;
 	}
+	if (sup.opt->config == NULL) {
+		log_info("SIGHUP ignored: the configuration came from the command line, not a file");
+		return;
+	}
 	sdn_send("RELOADING=1");
-	n = cfg_load(sup.cfg->path, err, sizeof(err));
+	n = cfg_load(sup.opt->config, &sup.opt->overrides, err, sizeof(err));
 	if (n != NULL && sup_apply_overrides(n, sup.opt, err, sizeof(err)) < 0) {
 		cfg_free(n);
 		n = NULL;

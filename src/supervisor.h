@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 
+#include "cfg.h"
+
 struct cfg;
 
 /* Exit codes of SPEC.md. */
@@ -32,6 +34,8 @@ struct sup_opts {
 	bool report;		/* the end-of-run report on stderr */
 	const char *workers;	/* -j: overrides [pool] workers, on reload too */
 	const char *joblog;	/* --joblog: overrides [pool] joblog, on reload too */
+	const char *config;	/* -c: the INI file, or NULL for a configuration from the command line */
+	struct strlist overrides;	/* -o section.key=value, and what --command, --sql stand for; on reload too */
 };
 
 /*

@@ -60,4 +60,32 @@ run_mpw -c pw.ini --check-config
 expect_no_grep "no warning at mode 600" "readable by others" err
 expect_no_grep "--check-config hides it" "s3cret-value" out
 
+# One-offs need no INI file: --command or --sql, with -o for any key.
+seq 1 5 | "$MPWORKER" --no-progress -j 3 --command 'echo got {}' >out 2>err; rc=$?
+expect_eq "--command runs a template over standard input: exit 0" "$rc" 0
+expect_eq "once per line" "$(sort out | tr '\n' ' ')" "got 1 got 2 got 3 got 4 got 5 "
+if [ -e "$BUILDDIR/drivers/sqlite.so" ]; then
+	printf 'CREATE TABLE t (v int);\nINSERT INTO t VALUES (7);\n' | "$MPWORKER" --no-progress -j 1 --sql \
+		-o database.driver=sqlite -o database.path=adhoc.db -o database.create=yes >out 2>err
+	expect_eq "--sql with [database] from -o: exit 0" "$?" 0
+	echo 'SELECT v * 6 FROM t' | "$MPWORKER" --no-progress --sql -o database.driver=sqlite -o database.path=adhoc.db >out 2>err
+	expect_eq "and the rows come back" "$(cat out)" 42
+fi
+run_mpw --command 'echo {}' -o pool.wrkers=3
+expect_eq "-o with a misspelt key exits 2" "$rc" 2
+expect_grep "naming it, with a suggestion" "\-o pool.wrkers=3: \[pool\] wrkers: unknown key \(did you mean 'workers'\?\)" err
+run_mpw --command 'echo {}' -o workers
+expect_eq "-o that is not section.key=value exits 2" "$rc" 2
+mkdir -p conf sub
+printf '[pool]\nworkers = 4\n[jobs]\njob = echo from-the-file\n' > conf/o.ini
+run_mpw -c conf/o.ini -o pool.workers=2 -o jobs.job='echo from-o' -o pool.joblog=sub/o.joblog --check-config
+expect_grep "-o sets a key over the file's" "^workers = 2" out
+expect_grep "a list key gets one more value" "^job = echo from-o" out
+expect_grep "and a path in -o is relative to the current directory" "^joblog = sub/o.joblog" out
+# -c <(...): a pipe has no directory, so its relative paths start here.
+printf 'piped\n' > piped.txt
+"$MPWORKER" --no-progress -c <(printf '[jobs]\nfile = piped.txt\n[command]\ntemplate = echo {}\n') >out 2>err
+expect_eq "-c <(...) reads the INI from a pipe: exit 0" "$?" 0
+expect_eq "and finds its jobs file from the current directory" "$(cat out)" piped
+
 finish

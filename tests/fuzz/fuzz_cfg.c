@@ -15,7 +15,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	log_init(LOG_LVL_ERR, "fuzz");
 	err[0] = '\0';
-	cfg = cfg_load(path, err, sizeof(err));
+	cfg = cfg_load(path, NULL, err, sizeof(err));
 	if (cfg == NULL) {
 		/* Every refusal says where: FILE:LINE: or FILE: and why. */
 		FUZZ_ASSERT(strncmp(err, path, strlen(path)) == 0);

@@ -26,7 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	log_init(LOG_LVL_ERR, "fuzz");
-	cfg = cfg_load(ini, err, sizeof(err));
+	cfg = cfg_load(ini, NULL, err, sizeof(err));
 	FUZZ_ASSERT(cfg != NULL);
 	src = jobsrc_open(cfg, false, err, sizeof(err));
 	FUZZ_ASSERT(src != NULL);

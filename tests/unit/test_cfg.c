@@ -29,7 +29,7 @@ load(const char *text)
 	fclose(f);
 	chmod(path, 0600);
 	err[0] = '\0';
-	return cfg_load(path, err, sizeof(err));
+	return cfg_load(path, NULL, err, sizeof(err));
 }
 
 /* The error text must name the file, the line and the key. */
@@ -186,7 +186,7 @@ static void
 missing_file(void **state)
 {
 	(void)state;
-	assert_null(cfg_load("/nonexistent/mpworker.ini", err, sizeof(err)));
+	assert_null(cfg_load("/nonexistent/mpworker.ini", NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "/nonexistent/mpworker.ini: No such file or directory"));
 }
 
@@ -245,7 +245,7 @@ print_round_trips(void **state)
 	assert_null(strstr(text, "secret"));
 	assert_non_null(strstr(text, "job_timeout = 250ms"));
 	cfg_free(cfg);
-	cfg = cfg_load(out, err, sizeof(err));
+	cfg = cfg_load(out, NULL, err, sizeof(err));
 	if (cfg == NULL)
 		fail_msg("the printout does not load: %s", err);
 	assert_int_equal(cfg->workers, 3);
