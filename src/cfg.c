@@ -57,6 +57,7 @@ static const struct cfg_key keys[] = {
 	{ "pool", "retries",             T_INT,      O(retries), "0", NULL, 0, 1000, 0 },
 	{ "pool", "joblog",              T_STRING,   O(joblog), NULL, NULL, 0, 0, F_PATH },
 	{ "pool", "stop_timeout",        T_DURATION, O(stop_timeout), "30", NULL, 0, 1e9, 0 },
+	{ "pool", "halt",                T_STRING,   O(halt), "never", NULL, 0, 0, 0 },
 
 	{ "database", "driver",          T_ENUM,     O(driver), "none", drivers, 0, 0, 0 },
 	{ "database", "host",            T_STRING,   O(host), NULL, NULL, 0, 0, 0 },
@@ -466,6 +467,58 @@ cfg_line(const struct cfg *cfg, const char *section, const char *name)
 	return i < 0 ? 0 : cfg->lines[i];
 }
 
+/*
+ * [pool] halt, as GNU parallel's --halt: never, or WHEN,WHAT=N or
+ * WHEN,WHAT=N% with WHEN soon or now and WHAT fail, success or done.
+ * Its old numeric forms 1 and 2 are soon,fail=1 and now,fail=1.  0, or
+ * -1 with why in msg.
+ */
+static int
+parse_halt(struct cfg *cfg, char *msg, size_t msglen)
+{
+	const char *s = cfg->halt, *eq;
+	char *end;
+
+	cfg->halt_when = HALT_NEVER;
+	if (strcmp(s, "never") == 0 || strcmp(s, "0") == 0)
+		return 0;
+	if (strcmp(s, "1") == 0 || strcmp(s, "2") == 0) {
+		cfg->halt_when = s[0] == '1' ? HALT_SOON : HALT_NOW;
+		cfg->halt_on = HALT_FAIL;
+		cfg->halt_n = 1;
+		return 0;
+	}
+	if (strncmp(s, "soon,", 5) == 0)
+		cfg->halt_when = HALT_SOON;
+	else if (strncmp(s, "now,", 4) == 0)
+		cfg->halt_when = HALT_NOW;
+	else
+		goto bad;
+	s = strchr(s, ',') + 1;
+	if ((eq = strchr(s, '=')) == NULL)
+		goto bad;
+	if (strncmp(s, "fail=", 5) == 0)
+		cfg->halt_on = HALT_FAIL;
+	else if (strncmp(s, "success=", 8) == 0)
+		cfg->halt_on = HALT_SUCCESS;
+	else if (strncmp(s, "done=", 5) == 0)
+		cfg->halt_on = HALT_DONE;
+	else
+		goto bad;
+	errno = 0;
+	cfg->halt_n = strtod(eq + 1, &end);
+	cfg->halt_pct = *end == '%';
+	if (end == eq + 1 || errno != 0 || (cfg->halt_pct ? end[1] != '\0' : *end != '\0') ||
+	    !(cfg->halt_n > 0) || (cfg->halt_pct ? cfg->halt_n > 100 : cfg->halt_n != (double)(long)cfg->halt_n))
+		goto bad;
+	return 0;
+bad:
+	cfg->halt_when = HALT_NEVER;
+	snprintf(msg, msglen, "[pool] halt: '%s' is not never, or soon|now,fail|success|done=N or =N%%"
+	    " (as GNU parallel's --halt: soon,fail=1 or now,fail=10%%)", cfg->halt);
+	return -1;
+}
+
 /* Checks that involve more than one key, or what this build can do. */
 static void
 validate(struct cfg *cfg, struct parse *p)
@@ -473,6 +526,9 @@ validate(struct cfg *cfg, struct parse *p)
 	const struct job_kind *kind = job_kind_find(cfg->type);
 	int type_line = cfg_line(cfg, "jobs", "type");
 
+	char hmsg[256];
+	if (parse_halt(cfg, hmsg, sizeof(hmsg)) < 0)
+		perr(p, cfg_line(cfg, "pool", "halt"), "%s", hmsg);
 	if (!db_driver_built(cfg->driver))
 		perr(p, cfg_line(cfg, "database", "driver"),
 		    "[database] driver: '%s' is not built into this mpworker (built: %s)",

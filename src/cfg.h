@@ -29,6 +29,11 @@ struct cfg {
 	long    retries;
 	char   *joblog;
 	double  stop_timeout;	/* how long SIGTERM waits for running jobs */
+	char   *halt;		/* when to stop early, GNU parallel's --halt syntax */
+	int     halt_when;	/* HALT_NEVER, HALT_SOON (finish the running jobs), HALT_NOW (stop them) */
+	int     halt_on;	/* HALT_FAIL, HALT_SUCCESS or HALT_DONE */
+	double  halt_n;		/* that many jobs, or that percentage of them */
+	bool    halt_pct;
 
 	/* [database] */
 	char   *driver;
@@ -83,6 +88,9 @@ struct cfg {
  * a path in one is relative to the current directory.  With path NULL
  * there is no file: the overrides are the whole configuration.
  */
+enum { HALT_NEVER, HALT_SOON, HALT_NOW };
+enum { HALT_FAIL, HALT_SUCCESS, HALT_DONE };
+
 struct cfg *cfg_load(const char *path, const struct strlist *overrides, char *err, size_t errlen);
 void        cfg_free(struct cfg *cfg);
 

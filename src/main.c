@@ -31,6 +31,7 @@ static const char usage_text[] =
 "      --joblog FILE    override [pool] joblog\n"
 "      --resume         skip jobs the joblog records as finished\n"
 "      --resume-failed  like --resume, and run again the ones it records as failed\n"
+"      --halt WHEN,WHAT=N[%]  stop early, as GNU parallel: soon|now, fail|success|done\n"
 "      --force          start over a rename joblog that records renames (--undo needs it)\n"
 "      --progress, --no-progress\n"
 "                       progress bar with rate and ETA on stderr\n"
@@ -43,11 +44,12 @@ static const char usage_text[] =
 "  -V, --version        the version\n"
 "exit status: 0 all jobs succeeded, 1 some failed, 2 usage or config error,\n"
 "             3 workers could not start, 4 interrupted (--resume continues),\n"
-"             5 results could not be recorded (joblog or output not writable)\n";
+"             5 results could not be recorded (joblog or output not writable),\n"
+"             6 halted by --halt (--resume continues)\n";
 
 enum {
 	OPT_CHECK = 256, OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED,
-	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SERVICE, OPT_UNDO, OPT_FORCE, OPT_COMMAND, OPT_SQL,
+	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SERVICE, OPT_UNDO, OPT_FORCE, OPT_COMMAND, OPT_SQL, OPT_HALT,
 };
 
 static const struct option longopts[] = {
@@ -65,6 +67,7 @@ static const struct option longopts[] = {
 	{ "force",         no_argument,       NULL, OPT_FORCE },
 	{ "command",       required_argument, NULL, OPT_COMMAND },
 	{ "sql",           no_argument,       NULL, OPT_SQL },
+	{ "halt",          required_argument, NULL, OPT_HALT },
 	{ "quiet",         no_argument,       NULL, 'q' },
 	{ "verbose",       no_argument,       NULL, 'v' },
 	{ "help",          no_argument,       NULL, 'h' },
@@ -87,6 +90,7 @@ main(int argc, char **argv)
 	struct sup_opts opts = { .report = true };
 	const char *config = NULL, *workers = NULL, *joblog = NULL, *undo = NULL, *command = NULL;
 	struct strlist given = { 0 };	/* the -o settings, in order */
+	const char *halt = NULL;
 	bool check = false, sql = false;
 	int progress = -1;	/* -1: when stderr is a terminal */
 	int verbosity = LOG_LVL_INFO;
@@ -99,6 +103,7 @@ main(int argc, char **argv)
 		case 'o': strlist_add(&given, optarg); break;
 		case OPT_COMMAND: command = optarg; break;
 		case OPT_SQL: sql = true; break;
+		case OPT_HALT: halt = optarg; break;
 		case 'j': workers = optarg; break;
 		case 'n': opts.dry_run = true; break;
 		case OPT_CHECK: check = true; break;
@@ -143,6 +148,11 @@ main(int argc, char **argv)
 			jobs_named = true;
 	if (config == NULL && !jobs_named)
 		strlist_add(&opts.overrides, "jobs.file=-");
+	if (halt != NULL) {
+		char *h = xasprintf("pool.halt=%s", halt);
+		strlist_add(&opts.overrides, h);
+		free(h);
+	}
 	for (size_t i = 0; i < given.n; i++)
 		strlist_add(&opts.overrides, given.v[i]);
 	opts.config = config;

@@ -277,6 +277,7 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 		else
 			sup.ok++;
 		free(j);
+		sup_check_halt();
 		return;
 	}
 	if ((long)j->attempt < sup.cfg->retries && sup.stopping == 0) {
@@ -291,6 +292,7 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 	    j->len > 200 ? "(command too long to show)" : j->text);
 	sup.failed++;
 	free(j);
+	sup_check_halt();
 }
 
 /*

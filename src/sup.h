@@ -133,6 +133,7 @@ struct sup {
 	bool			 finishing;	/* no work left: workers are being retired */
 	int			 exit_code;	/* set when the run must end with it */
 	bool			 unrecorded;	/* the joblog or job output could not be written */
+	bool			 halted;	/* [pool] halt's condition was met */
 	bool			 ever_ready;
 	/* Why workers could not start: said once, however many failed the same way. */
 	char			*init_said;	/* the last reason logged */
@@ -174,6 +175,8 @@ void window_limits(void);
  * MPW_EXIT_UNRECORDED.
  */
 void sup_cannot_record(const char *what, const char *error);
+/* A job has finished: stop early if [pool] halt says so. */
+void sup_check_halt(void);
 /* An attempt ended: log it, and finish the job or queue it again.  Takes j. */
 void job_finished(struct job *j, const struct msg_result *r, const char *reason);
 

@@ -241,7 +241,8 @@ begin_stop(int how, const char *why)
 	if (how <= sup.stopping)
 		return;
 	if (sup.stopping == 0 && how == 1) {
-		log_warnx("%s: finishing the running jobs, then stopping (again to stop at once)", why);
+		log_warnx("%s: finishing the running jobs, then stopping%s", why,
+		    sup.signalled ? " (again to stop at once)" : "");
 		sdn_send("STOPPING=1");
 	}
 	sup.stopping = how;
@@ -257,6 +258,31 @@ begin_stop(int how, const char *why)
 		if (why != NULL)
 			log_warnx("%s: stopping now", why);
 		sup.term_at = now;
+	}
+}
+
+void
+sup_check_halt(void)
+{
+	const struct cfg *c = sup.cfg;
+	static const char *const what[] = { "failed", "succeeded", "finished" };
+	uint64_t n, total = sup.read - sup.skipped;
+
+	if (c->halt_when == HALT_NEVER || sup.halted)
+		return;
+	n = c->halt_on == HALT_FAIL ? sup.failed : c->halt_on == HALT_SUCCESS ? sup.ok + sup.passed :
+	    sup.ok + sup.passed + sup.failed;
+	/* A percentage is of all the run's jobs, as far as the input has been read. */
+	if (n == 0 || (c->halt_pct ? (double)n * 100 < c->halt_n * (double)total : (double)n < c->halt_n))
+		return;
+	sup.halted = true;
+	char why[160];
+	snprintf(why, sizeof(why), "halt %s: %" PRIu64 " jobs %s", c->halt, n, what[c->halt_on]);
+	if (c->halt_when == HALT_NOW) {
+		/* The running jobs are stopped, not recorded: --resume runs them. */
+		begin_stop(2, why);
+	} else {
+		begin_stop(1, why);
 	}
 }
 
@@ -659,9 +685,9 @@ report(double wall)
 	if (sup.skipped > 0 && n > 0 && (size_t)n < sizeof(line))
 		n += snprintf(line + n, sizeof(line) - (size_t)n,
 		    "; %" PRIu64 " skipped (already in the joblog)", sup.skipped);
-	if (sup.signalled && jobs_left() && n > 0 && (size_t)n < sizeof(line))
-		snprintf(line + n, sizeof(line) - (size_t)n, "; interrupted: %zu%s jobs not run (--resume continues)",
-		    sup.pending.n + sup.retry.n, sup.src_eof ? "" : "+");
+	if ((sup.signalled || sup.halted) && jobs_left() && n > 0 && (size_t)n < sizeof(line))
+		snprintf(line + n, sizeof(line) - (size_t)n, "; %s: %zu%s jobs not run (--resume continues)",
+		    sup.halted ? "halted" : "interrupted", sup.pending.n + sup.retry.n, sup.src_eof ? "" : "+");
 	fprintf(stderr, "%s\n", line);
 }
 
@@ -845,6 +871,10 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 		code = sup.exit_code;
 	else if (sup.unrecorded)
 		code = MPW_EXIT_UNRECORDED;
+	else if (sup.halted && sup.cfg->halt_on == HALT_SUCCESS)
+		code = sup.failed > 0 ? MPW_EXIT_FAILED : MPW_EXIT_OK;	/* what was looked for was found */
+	else if (sup.halted)
+		code = MPW_EXIT_HALTED;
 	else if (sup.stopping && jobs_left())
 		code = MPW_EXIT_INTERRUPTED;
 	else

@@ -22,6 +22,7 @@ enum mpw_exit {
 	MPW_EXIT_INIT = 3,		/* workers could not start (the init hook failed) */
 	MPW_EXIT_INTERRUPTED = 4,	/* stopped by a signal with jobs left: --resume continues */
 	MPW_EXIT_UNRECORDED = 5,	/* the joblog or job output could not be written: stopped */
+	MPW_EXIT_HALTED = 6,		/* stopped by [pool] halt (--halt): --resume continues */
 };
 
 struct sup_opts {
