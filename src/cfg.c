@@ -361,7 +361,13 @@ on_ini_key(void *user, const char *section, const char *name, const char *value)
 		return 1;
 	}
 	const char *s = suggest(section, name);
-	if (s != NULL)
+	const char *home = NULL;
+	for (size_t i = 0; i < NKEYS && home == NULL; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			home = keys[i].section;
+	if (home != NULL)
+		perr(p, p->line, "[%s] %s: unknown key here: %s belongs in [%s]", section, name, name, home);
+	else if (s != NULL)
 		perr(p, p->line, "[%s] %s: unknown key (did you mean '%s'?)", section, name, s);
 	else
 		perr(p, p->line, "[%s] %s: unknown key", section, name);
@@ -386,14 +392,14 @@ note_section(struct parse *p, const char *name)
 	}
 }
 
-/* The line of a section's header, to blame for what the section lacks; 1 if it has none. */
+/* The line of a section's header, to blame for what the section lacks; 0 (the file) if it has none. */
 static int
 section_line(const struct parse *p, const char *name)
 {
 	for (size_t i = 0; i < MPW_ARRAY_LEN(p->sections); i++)
 		if (strcmp(p->sections[i].name, name) == 0)
 			return p->sections[i].line;
-	return 1;
+	return 0;
 }
 
 /*

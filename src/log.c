@@ -41,9 +41,9 @@ log_set_before_write(void (*fn)(void))
 	before_write = fn;
 }
 
-/* Format one line and write it with a single write(2). */
+/* Format one line and write it with a single write(2), whatever the verbosity. */
 static void
-vlog(int level, int errnum, const char *fmt, va_list ap)
+vlog_always(int level, int errnum, const char *fmt, va_list ap)
 {
 	/* syslog priorities: err, warning, info, debug. */
 	static const int prio[] = { 3, 4, 6, 7 };
@@ -51,8 +51,6 @@ vlog(int level, int errnum, const char *fmt, va_list ap)
 	size_t n;
 	int r;
 
-	if (level > verbose)
-		return;
 	if (journal)
 		r = snprintf(line, sizeof(line), "<%d>", prio[level]);
 	else
@@ -77,6 +75,13 @@ vlog(int level, int errnum, const char *fmt, va_list ap)
 		;
 }
 
+static void
+vlog(int level, int errnum, const char *fmt, va_list ap)
+{
+	if (level <= verbose)
+		vlog_always(level, errnum, fmt, ap);
+}
+
 #define LOG_FN(name, level, with_errno)				\
 void								\
 name(const char *fmt, ...)					\
@@ -94,6 +99,16 @@ LOG_FN(log_warnx, LOG_LVL_WARN, 0)
 LOG_FN(log_info, LOG_LVL_INFO, 0)
 LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
 LOG_FN(log_errorx, LOG_LVL_ERR, 0)
+
+void
+log_asked(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_always(LOG_LVL_INFO, 0, fmt, ap);
+	va_end(ap);
+}
 
 void
 fatal(const char *fmt, ...)

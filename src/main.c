@@ -97,7 +97,8 @@ main(int argc, char **argv)
 	char err[8192];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:j:o:nqvhV", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:j:o:nqvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'o': strlist_add(&given, optarg); break;
@@ -119,7 +120,11 @@ main(int argc, char **argv)
 		case 'v': verbosity = LOG_LVL_DEBUG; break;
 		case 'h': fputs(usage_text, stdout); return MPW_EXIT_OK;
 		case 'V': printf("mpworker %s\n", PACKAGE_VERSION); return MPW_EXIT_OK;
-		default: usage_error("%s", "unknown option");
+		case ':':
+			/* getopt is quiet (opterr off, ':'): say it once, ourselves. */
+			usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

@@ -65,9 +65,14 @@ progress_draw(uint64_t done, uint64_t failed, uint64_t total, double rate, bool 
 			fmt_eta(eta, sizeof(eta), (double)(total - done) / rate);
 		else
 			snprintf(eta, sizeof(eta), "--:--");
-		snprintf(info, sizeof(info), " %llu/%llu %3.0f%% %llu failed %.1f/s ETA %s",
-		    (unsigned long long)done, (unsigned long long)total,
-		    100.0 * (double)done / (double)total, (unsigned long long)failed, rate, eta);
+		/*
+		 * Every field at a width fixed for the run, so that the bar
+		 * keeps its length as the numbers grow (9/30, then 10/30).
+		 */
+		int digits = snprintf(NULL, 0, "%llu", (unsigned long long)total);
+		snprintf(info, sizeof(info), " %*llu/%llu %3.0f%% %*llu failed %7.1f/s ETA %8s",
+		    digits, (unsigned long long)done, (unsigned long long)total,
+		    100.0 * (double)done / (double)total, digits, (unsigned long long)failed, rate, eta);
 		int barw = width - (int)strlen(info) - 4;
 		if (barw < 10)
 			barw = 10;

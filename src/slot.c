@@ -644,9 +644,11 @@ slot_died(struct slot *s, int status)
 		log_warnx("worker %d (pid %d) killed: it did not exit %.0fs after it was retired (stopped?)",
 		    s->id, (int)s->pid, KILL_GRACE);
 	} else if (s->killed) {
+		sup.restarts++;
 		log_warnx("worker %d (pid %d) killed: job %" PRIu64 " ran past job_timeout",
 		    s->id, (int)s->pid, held ? held->seq : 0);
 	} else if (s->timed_out != 0) {
+		sup.restarts++;
 		log_info("worker %d replaced: job %" PRIu64 " timed out", s->id, s->timed_out);
 	} else if (!planned || (!s->expect_exit && !sup.stopping)) {
 		sup.restarts++;

@@ -433,7 +433,7 @@ handle_signals(void)
 			break;
 		case SIGUSR1:
 			status_line(line, sizeof(line));
-			log_warnx("status: %s", line);
+			log_asked("status: %s", line);
 			break;
 		}
 	}
@@ -534,7 +534,8 @@ notify(double now)
 		if (ready == sup.nworkers || (!sup.opt->service && sup.finishing)) {
 			sdn_send("READY=1");
 			sup.notified_ready = true;
-			log_debug("all %d workers ready after %.3fs", sup.nworkers, now - sup.started_mono);
+			log_debug("%s %d worker%s ready after %.3fs", sup.nworkers == 1 ? "the" : "all",
+			    sup.nworkers, sup.nworkers == 1 ? "" : "s", now - sup.started_mono);
 		}
 	}
 	if (now >= sup.next_status) {
@@ -675,9 +676,10 @@ report(double wall)
 	if (!sup.opt->report)
 		return;
 	n = snprintf(line, sizeof(line),
-	    "mpworker: %" PRIu64 " jobs: %" PRIu64 " succeeded, %" PRIu64 " failed, %" PRIu64
-	    " retried; %" PRIu64 " workers restarted; %.2fs, %.1f jobs/s",
-	    jobs_finished(), sup.ok, sup.failed, sup.retried, sup.restarts, wall,
+	    "mpworker: %" PRIu64 " job%s: %" PRIu64 " succeeded, %" PRIu64 " failed, %" PRIu64
+	    " retried; %" PRIu64 " worker%s replaced; %.2fs, %.1f jobs/s",
+	    jobs_finished(), jobs_finished() == 1 ? "" : "s", sup.ok, sup.failed, sup.retried, sup.restarts,
+	    sup.restarts == 1 ? "" : "s", wall,
 	    wall > 0 ? (double)jobs_finished() / wall : 0.0);
 	if (sup.passed > 0 && n > 0 && (size_t)n < sizeof(line))
 		n += snprintf(line + n, sizeof(line) - (size_t)n,
@@ -786,8 +788,16 @@ setup(char *err, size_t errlen)
 	if (sup.cfg->watch && !sup.opt->service)
 		log_info("[rename] watch takes effect with --service only");
 	sup.src = jobsrc_open(sup.src_cfg, sup.opt->service, err, errlen);
-	if (sup.src == NULL)
+	if (sup.src == NULL) {
+		/* Name the configuration line that asked for it. */
+		int line = cfg_line(sup.src_cfg, "jobs", "file");
+		if (line > 0) {
+			char *e = xstrdup(err);
+			snprintf(err, errlen, "%s:%d: %s", sup.src_cfg->path, line, e);
+			free(e);
+		}
 		return -1;
+	}
 	if (keeps_undo_record(err, errlen) < 0)
 		return -1;
 	/* The joblog is locked first, so that no other run changes it under the reading. */
@@ -805,7 +815,8 @@ setup(char *err, size_t errlen)
 			return -1;
 		log_info("resuming: %" PRIu64 " jobs in %s are not run again", n, sup.cfg->joblog);
 	} else if (sup.opt->resume || sup.opt->resume_failed) {
-		snprintf(err, errlen, "--resume needs a joblog ([pool] joblog or --joblog)");
+		snprintf(err, errlen, "%s needs a joblog ([pool] joblog or --joblog)",
+		    sup.opt->resume_failed ? "--resume-failed" : "--resume");
 		return -1;
 	}
 	return 0;

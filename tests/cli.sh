@@ -19,6 +19,9 @@ expect_grep "it names the file" "nonexistent.ini: No such file" err
 
 run_mpw -c x.ini --frobnicate
 expect_eq "an unknown option exits 2" "$rc" 2
+expect_eq "said once, naming it" "$(cat err)" "$(printf "mpworker: unknown option '--frobnicate'\nTry 'mpworker --help'.")"
+run_mpw --config
+expect_eq "an option without its value: said once" "$(head -1 err) $(wc -l < err)" "mpworker: option '--config' needs a value 2"
 
 cat > c.ini <<'INI'
 [pool]
@@ -46,7 +49,9 @@ run_mpw -c c.ini --resume --resume-failed
 expect_eq "--resume with --resume-failed is a usage error" "$rc" 2
 run_mpw -c c.ini --resume
 expect_eq "--resume without a joblog is an error" "$rc" 2
-expect_grep "it says a joblog is needed" "needs a joblog" err
+expect_grep "it says a joblog is needed" "\-\-resume needs a joblog" err
+run_mpw -c c.ini --resume-failed
+expect_grep "naming the option given" "\-\-resume-failed needs a joblog" err
 check "and nothing ran" test ! -e ran
 
 # A password in a config others can read draws a warning (never the password itself).

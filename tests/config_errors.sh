@@ -54,6 +54,15 @@ bad 3 "\[jobs\] split: statement splits SQL scripts: it needs type = sql"
 printf '[jobs]\nfile = missing-jobs.txt\n' > c.ini
 run_mpw -c c.ini
 expect_eq "a missing jobs file exits 2" "$rc" 2
-expect_grep "it names the jobs file" "missing-jobs.txt: No such file" err
+expect_grep "it names the jobs file, at its line" "c.ini:2: \[jobs\] file: .*missing-jobs.txt: No such file" err
+
+# A key in the wrong section says where it belongs.
+printf '[pool]\nfile = jobs.txt\n[jobs]\njob = touch ran\n' > c.ini
+bad 2 "\[pool\] file: unknown key here: file belongs in \[jobs\]"
+# What a missing section lacks is the file's fault, not its first line's.
+printf '[pool]\nworkers = 2\n' > c.ini
+run_mpw -c c.ini
+expect_eq "no [jobs] section exits 2" "$rc" 2
+expect_grep "blaming the file, not line 1" "^c.ini: \[jobs\]: no jobs: give file = or job =" err
 
 finish

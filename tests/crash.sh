@@ -26,7 +26,7 @@ expect_eq "job 1's lost attempt is in the joblog with signal 9" "$(joblog_field 
 expect_eq "and then its retry succeeded" "$(joblog_field run.joblog 1 8 | tail -1)" 0
 expect_eq "every job ran to the end exactly once" "$(sort -n done | tr '\n' ' ')" "1 2 3 4 5 6 "
 check "a new worker took the slot" test "$(sort -u pids | wc -l)" -ge 3
-expect_grep "the report counts the restart" "1 workers restarted" err
+expect_grep "the report counts the restart" "1 worker replaced" err
 # The command the dead worker held was killed too, not left running.
 check "no orphaned command survives" not_running "sleep 0.6"
 
@@ -57,7 +57,7 @@ run_mpw -c storm.ini
 expect_eq "a job that kills its worker every time fails" "$rc" 1
 expect_eq "it was tried 1 + 3 times" "$(joblog_field storm.joblog 1 8 | tr '\n' ' ')" "9 9 9 9 "
 expect_eq "the job after it still ran" "$(joblog_ok storm.joblog)" 2
-expect_grep "the restarts are counted" "4 workers restarted" err
+expect_grep "the restarts are counted" "4 workers replaced" err
 
 # A worker stopped (SIGSTOP) while idle cannot hold the end of the run
 # up: once retired, it gets KILL_GRACE to exit, then is killed.

@@ -42,7 +42,7 @@ PY
 printf '[pool]\nworkers = 2\njoblog = long.joblog\nretries = 2\n[jobs]\nfile = long.txt\n' > long.ini
 run_mpw -c long.ini
 expect_eq "overlong lines fail the run" "$rc" 1
-expect_grep "each is a failed job" "5 jobs: 1 succeeded, 4 failed, 0 retried; 0 workers restarted" err
+expect_grep "each is a failed job" "5 jobs: 1 succeeded, 4 failed, 0 retried; 0 workers replaced" err
 expect_no_grep "no worker died over them" "worker [0-9]+ .*(exited|killed)" err
 expect_eq "and the joblog records each once" "$(awk -F'\t' 'NR > 1 { print $1 }' long.joblog | sort -n | tr '\n' ' ')" "1 2 3 4 5 "
 

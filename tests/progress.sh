@@ -6,7 +6,10 @@ seq 1 40 > jobs.txt
 
 "$MPWORKER" -c c.ini --progress >out 2>err; rc=$?
 expect_eq "--progress exits 0" "$rc" 0
-expect_grep "it draws done/total, rate and ETA" '\] [0-9]+/40 +[0-9]+% 0 failed [0-9.]+/s ETA [0-9]+:[0-9]{2}' err
+expect_grep "it draws done/total, rate and ETA" '\] +[0-9]+/40 +[0-9]+% +0 failed +[0-9.]+/s ETA +[0-9]+:[0-9]{2}' err
+# The bar keeps its length as the numbers grow (9/40, then 10/40).
+expect_eq "the bar keeps one length" \
+	"$(tr '\r' '\n' < err | grep -ao '^\[[^]]*\]' | awk '{ print length($0) }' | sort -u | wc -l)" 1
 expect_grep "and the final state" '40/40 100%' err
 expect_grep "the report follows the bar" "40 jobs: 40 succeeded" err
 
@@ -16,7 +19,7 @@ expect_no_grep "no bar by default when stderr is not a terminal" 'ETA' err
 # Under a pseudo-terminal, as a user at a shell would run it.
 script -qec "$MPWORKER -c c.ini" /dev/null >tty.out 2>&1; rc=$?
 expect_eq "on a terminal exits 0" "$rc" 0
-expect_grep "a bar is drawn by default on a terminal" 'ETA [0-9]+:[0-9]{2}' tty.out
+expect_grep "a bar is drawn by default on a terminal" 'ETA +[0-9]+:[0-9]{2}' tty.out
 script -qec "$MPWORKER -c c.ini --no-progress" /dev/null >tty.out 2>&1
 expect_no_grep "--no-progress silences it" 'ETA' tty.out
 

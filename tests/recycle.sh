@@ -18,6 +18,6 @@ expect_eq "all 12 jobs ran once" "$(awk '{print $2}' out | sort -n | tr '\n' ' '
 expect_eq "no worker ran more than 3" "$(awk '{print $1}' out | sort | uniq -c | awk '$1 > 3' | wc -l)" 0
 check "at least 4 workers took turns" test "$(awk '{print $1}' out | sort -u | wc -l)" -ge 4
 expect_no_grep "recycling is not a crash" "killed|restarted:|exited with status [1-9]" err
-expect_grep "nor counted as a restart" "0 workers restarted" err
+expect_grep "nor counted as a restart" "0 workers replaced" err
 
 finish

@@ -66,4 +66,20 @@ expect_eq "aborted jobs are not recorded as finished" "$(tail -n +2 slow.joblog 
 run_mpw -c slow.ini --resume --dry-run
 expect_eq "so --resume would run all three again" "$(wc -l < out)" 3
 
+
+# What SIGUSR1 asks for is said even with -q, which hides only what was not asked for.
+printf '[pool]\nworkers = 2\n[jobs]\njob = sleep 5\njob = sleep 5\n' > q.ini
+"$MPWORKER" -q -c q.ini >q.out 2>q.err &
+mpw=$!
+two_children() { [ "$(pgrep -P $mpw | wc -l)" -ge 2 ]; }
+wait_for 10 two_children || fail "the workers did not start"
+sleep 0.3
+kill -USR1 $mpw
+check "SIGUSR1's status line shows under -q" wait_for 5 grep -q "status: 2 busy" q.err
+kill -TERM $mpw
+sleep 0.2
+kill -TERM $mpw	# the second stops the running jobs at once
+wait $mpw
+expect_eq "and two TERMs stop it with jobs left: exit 4" "$?" 4
+
 finish

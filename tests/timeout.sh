@@ -20,6 +20,7 @@ check "its recorded runtime is near the timeout, not 20s" \
 expect_grep "the log says it timed out" "job 1 failed: timed out after 0.5s" err
 expect_eq "the quick job succeeded" "$(joblog_ok run.joblog)" 3
 expect_grep "the worker was replaced" "worker [12] replaced: job [12] timed out" err
+expect_grep "and the report counts both replacements" "3 jobs: .* 2 workers replaced" err
 check "no sleep 20 is left running" not_running "sleep 20"
 
 # A worker that cannot enforce the timeout itself (stopped) is killed by the parent.
