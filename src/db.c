@@ -64,18 +64,24 @@ db_driver_names(void)
 }
 
 /*
- * Where the driver modules are: beside the program when it runs from its
- * build directory (the tests, the demo), else where make install put them.
+ * Where the driver modules are: MPWORKER_DRIVER_DIR when set; beside the
+ * program when it runs from its build directory (the tests, the demo);
+ * else where make install put them.
  */
 static const char *
 module_dir(void)
 {
 	static char dir[PATH_MAX];
+	const char *env = getenv("MPWORKER_DRIVER_DIR");
 	char exe[PATH_MAX];
 	ssize_t n;
 
 	if (dir[0] != '\0')
 		return dir;
+	if (env != NULL && env[0] != '\0') {
+		snprintf(dir, sizeof(dir), "%s", env);
+		return dir;
+	}
 	snprintf(dir, sizeof(dir), "%s", MPW_MODULEDIR);
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {

@@ -17,12 +17,15 @@ check "the SQLite driver module" test -x root/usr/lib/mpworker/sqlite.so
 check "which exports the driver table" sh -c 'nm -D root/usr/lib/mpworker/sqlite.so | grep -q " mpw_driver$"'
 
 # Out of its build directory, a program loads its drivers from where it was
-# configured to be installed.  They are not there (it was staged under
-# DESTDIR), so a SQLite job cannot start and the error says which file.
+# configured to be installed, or from MPWORKER_DRIVER_DIR: so the staged
+# modules are loaded from where they were staged, whatever this machine has
+# installed, and a directory without them is an init failure naming the file.
 printf '[jobs]\ntype = sql\njob = SELECT 1\n[database]\ndriver = sqlite\npath = %s/x.db\ncreate = yes\n' "$T" > lite.ini
-root/usr/bin/mpworker -q -c lite.ini >out 2>err
+MPWORKER_DRIVER_DIR=$T/root/usr/lib/mpworker root/usr/bin/mpworker -q -c lite.ini >out 2>err
+expect_eq "the installed program runs a SQLite job with the staged module" "$?:$(cat out)" "0:1"
+MPWORKER_DRIVER_DIR=$T/nowhere root/usr/bin/mpworker -q -c lite.ini >out 2>err
 expect_eq "a missing driver module exits 3" "$?" 3
-expect_grep "naming the module" "cannot load driver sqlite: .*/lib/mpworker/sqlite\.so" err
+expect_grep "naming the module" "cannot load driver sqlite: $T/nowhere/sqlite\.so" err
 
 # Every shipped example is a valid config.
 for ini in "$SRCDIR"/etc/examples/*.ini; do
