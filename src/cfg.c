@@ -89,6 +89,7 @@ static const struct cfg_key keys[] = {
 	{ "sql", "pipeline",             T_BOOL,     O(sql_pipeline), "yes", NULL, 0, 0, 0 },
 	{ "sql", "pipeline_depth",       T_INT,      O(sql_depth), "256", NULL, 1, 4096, 0 },
 	{ "sql", "statement",            T_STRING,   O(sql_statement), NULL, NULL, 0, 0, F_CODE },
+	{ "sql", "ledger",               T_STRING,   O(sql_ledger), NULL, NULL, 0, 0, 0 },
 
 	{ "command", "template",         T_STRING,   O(template), NULL, NULL, 0, 0, F_CODE },
 	{ "command", "shell",            T_STRING,   O(shell), "/bin/sh", NULL, 0, 0, 0 },

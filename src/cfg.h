@@ -61,6 +61,8 @@ struct cfg {
 	bool    sql_pipeline;	/* PostgreSQL: send queued jobs in one round trip */
 	long    sql_depth;	/* the most jobs a worker holds, and pipelines at once */
 	char   *sql_statement;	/* one statement for every job, its values the line's fields */
+	char   *sql_ledger;	/* a table that records each job done, in its own transaction */
+	char    ledger_run[33];	/* this run's name there: set by the supervisor, from the joblog */
 
 	/* [rename] */
 	char   *directory;

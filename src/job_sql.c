@@ -23,6 +23,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,11 +64,50 @@ reconnect(struct job_ctx *ctx, struct db_err *e)
 	return 0;
 }
 
+/* Whether a statement failed on a key that is there already. */
+static bool
+duplicate_key(const struct db_err *e)
+{
+	/* PostgreSQL, MySQL, SQLite (primary key, unique) */
+	return strcmp(e->code, "23505") == 0 || strcmp(e->code, "1062") == 0 ||
+	    strcmp(e->code, "1555") == 0 || strcmp(e->code, "2067") == 0;
+}
+
+/*
+ * Make the ledger table if it is not there.  Workers start together, and
+ * two CREATE TABLE IF NOT EXISTS at once can still collide on PostgreSQL:
+ * then it is there, made by the other.
+ */
+static int
+ledger_create(struct job_ctx *ctx, struct db_err *e)
+{
+	char *sql = xasprintf("CREATE TABLE IF NOT EXISTS %s (run VARCHAR(64) NOT NULL, seq BIGINT NOT NULL,"
+	    " PRIMARY KEY (run, seq))", ctx->cfg->sql_ledger);
+	int rc = -1;
+
+	for (int tries = 0; tries < 3 && rc < 0; tries++) {
+		memset(e, 0, sizeof(*e));
+		rc = ctx->drv->exec(ctx->db, sql, NULL, e);
+		if (rc < 0 && !duplicate_key(e))
+			break;
+	}
+	free(sql);
+	return rc;
+}
+
 static int
 sql_check(const struct cfg *cfg, int *line, char *msg, size_t msglen)
 {
-	const char *s = cfg->sql_statement;
+	const char *s = cfg->sql_statement, *l = cfg->sql_ledger;
 
+	/* The ledger's name goes into SQL text: a plain (optionally schema-qualified) name only. */
+	if (l != NULL && (strspn(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") != strlen(l) ||
+	    strlen(l) > 120 || (l[0] >= '0' && l[0] <= '9') || l[0] == '.')) {
+		*line = cfg_line(cfg, "sql", "ledger");
+		snprintf(msg, msglen, "[sql] ledger: '%s' is not a table name (letters, digits, _ and a . before"
+		    " the table for a schema)", l);
+		return -1;
+	}
 	if (s == NULL)
 		return 0;
 	*line = cfg_line(cfg, "sql", "statement");
@@ -96,6 +136,10 @@ sql_init(struct job_ctx *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "the %s driver cannot run a [sql] statement", ctx->drv->name);
 		return -1;
 	}
+	if (ctx->cfg->sql_ledger != NULL && !ctx->dry_run && ledger_create(ctx, &e) < 0) {
+		snprintf(err, errlen, "cannot make [sql] ledger %s: %s", ctx->cfg->sql_ledger, e.msg);
+		return -1;
+	}
 	if (prepare_statement(ctx, &e) < 0) {
 		if (e.code[0] != '\0')
 			snprintf(err, errlen, "cannot prepare [sql] statement: %s (%s)", e.msg, e.code);
@@ -118,7 +162,8 @@ exec_job(struct job_ctx *ctx, struct job_item *it, struct db_err *e)
 static size_t
 sql_group_max(const struct job_ctx *ctx)
 {
-	if (ctx->cfg->sql_batch > 1)
+	/* With a ledger every job is a transaction: a group is a batch. */
+	if (ctx->cfg->sql_batch > 1 || ctx->cfg->sql_ledger != NULL)
 		return (size_t)ctx->cfg->sql_batch;
 	return ctx->cfg->sql_pipeline && ctx->drv->exec_many != NULL ? (size_t)ctx->cfg->sql_depth : 1;
 }
@@ -159,6 +204,63 @@ set_lost(struct job_ctx *ctx, struct job_item *it, const struct db_err *e)
 	ctx->terminated = true;
 }
 
+/*
+ * [sql] ledger: each job's statement runs in a transaction that first
+ * records the job (this run's name, its number) in the ledger table, so
+ * that the job and its record commit together or not at all.  A job the
+ * ledger has already is done: whether the joblog missed it (mpworker was
+ * killed after the commit) or the connection went at the COMMIT, it is
+ * not run again.
+ */
+/* The INSERT of jobs' records into the ledger. */
+static void
+ledger_sql(const struct job_ctx *ctx, struct buf *q, const struct job_item *items, size_t n)
+{
+	buf_printf(q, "INSERT INTO %s (run, seq) VALUES ", ctx->cfg->sql_ledger);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(q, "%s('%s', %" PRIu64 ")", i ? ", " : "", ctx->cfg->ledger_run, items[i].seq);
+	buf_add(q, "", 1);
+}
+
+static void
+rollback(struct job_ctx *ctx, const struct db_err *e)
+{
+	struct db_err ignored;
+
+	if (!e->lost)
+		ctx->drv->exec(ctx->db, "ROLLBACK", NULL, &ignored);
+}
+
+/* One job in its ledger transaction: 0 done (now, or before), -1 failed (e). */
+static int
+ledger_alone(struct job_ctx *ctx, struct job_item *it, struct db_err *e)
+{
+	struct buf q = { 0 };
+	int rc;
+
+	ledger_sql(ctx, &q, it, 1);
+	if (ctx->drv->exec(ctx->db, ctx->drv->begin_sql, NULL, e) < 0) {
+		buf_free(&q);
+		return -1;
+	}
+	rc = ctx->drv->exec(ctx->db, q.data, NULL, e);
+	buf_free(&q);
+	if (rc < 0 && duplicate_key(e)) {
+		rollback(ctx, e);
+		log_info("job %" PRIu64 " was done before (the ledger has it): not run again", it->seq);
+		return 0;
+	}
+	if (rc < 0 || exec_job(ctx, it, e) < 0) {
+		rollback(ctx, e);
+		return -1;
+	}
+	if (ctx->drv->exec(ctx->db, "COMMIT", NULL, e) < 0) {
+		rollback(ctx, e);
+		return -1;
+	}
+	return 0;
+}
+
 /* Run one job on its own (autocommit), reconnecting as needed. */
 static void
 run_alone(struct job_ctx *ctx, struct job_item *it)
@@ -174,7 +276,8 @@ run_alone(struct job_ctx *ctx, struct job_item *it)
 		}
 		memset(&e, 0, sizeof(e));
 		buf_reset(&it->out);
-		if (exec_job(ctx, it, &e) == 0)
+		int rc = ctx->cfg->sql_ledger != NULL ? ledger_alone(ctx, it, &e) : exec_job(ctx, it, &e);
+		if (rc == 0)
 			break;
 		if (!e.lost) {
 			set_failed(it, &e);
@@ -200,16 +303,19 @@ run_each(struct job_ctx *ctx, struct job_item *items, size_t n)
 			items[i].res.flags |= JR_ABORTED;
 }
 
-/* Fill statements for exec_many from the items. */
+/* Fill statements for exec_many from the items; a ledger's INSERT goes first. */
 static struct db_stmt *
-make_stmts(struct job_item *items, size_t n)
+make_stmts(struct job_item *items, size_t n, const struct buf *ledger)
 {
-	struct db_stmt *st = xcalloc(n, sizeof(*st));
+	size_t k = ledger != NULL;
+	struct db_stmt *st = xcalloc(n + k, sizeof(*st));
 
+	if (ledger != NULL)
+		st[0].sql = ledger->data;
 	for (size_t i = 0; i < n; i++) {
-		st[i].sql = items[i].text;
-		st[i].params = items[i].arg;
-		st[i].out = &items[i].out;
+		st[i + k].sql = items[i].text;
+		st[i + k].params = items[i].arg;
+		st[i + k].out = &items[i].out;
 	}
 	return st;
 }
@@ -236,7 +342,7 @@ note_latency(struct job_item *items, const struct db_stmt *st, size_t n, double 
 static void
 run_pipelined(struct job_ctx *ctx, struct job_item *items, size_t n)
 {
-	struct db_stmt *st = make_stmts(items, n);
+	struct db_stmt *st = make_stmts(items, n, NULL);
 	struct db_err e = { 0 };
 	double t0 = now_mono(), start = now_wall();
 	int rc = ctx->drv->exec_many(ctx->db, st, n, false, &e);
@@ -272,6 +378,14 @@ run_tx(struct job_ctx *ctx, struct job_item *items, size_t n, struct db_err *e)
 {
 	if (ctx->drv->exec(ctx->db, ctx->drv->begin_sql, NULL, e) < 0)
 		return -1;
+	if (ctx->cfg->sql_ledger != NULL) {
+		struct buf q = { 0 };
+		ledger_sql(ctx, &q, items, n);
+		int rc = ctx->drv->exec(ctx->db, q.data, NULL, e);
+		buf_free(&q);
+		if (rc < 0)
+			goto rollback;
+	}
 	for (size_t i = 0; i < n; i++) {
 		double t0 = now_mono();
 		items[i].res.start = now_wall();
@@ -300,24 +414,31 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 	int rc = 1;
 
 	if (ctx->cfg->sql_pipeline && ctx->drv->exec_many != NULL) {
-		struct db_stmt *st = make_stmts(items, n);
+		/* With a ledger, its INSERT is the batch's first statement (st[0]). */
+		struct buf lq = { 0 };
+		size_t k = ctx->cfg->sql_ledger != NULL;
+		if (k)
+			ledger_sql(ctx, &lq, items, n);
+		struct db_stmt *st = make_stmts(items, n, k ? &lq : NULL);
 		double t0 = now_mono(), start = now_wall();
-		rc = ctx->drv->exec_many(ctx->db, st, n, true, &e);
+		rc = ctx->drv->exec_many(ctx->db, st, n + k, true, &e);
 		bool all = rc == 0;
-		for (size_t i = 0; all && i < n; i++)
+		for (size_t i = 0; all && i < n + k; i++)
 			all = st[i].status == 0;
 		if (all) {
 			double prev = t0;
 			for (size_t i = 0; i < n; i++) {
 				items[i].res.start = start;
-				items[i].res.runtime = st[i].done_at - prev;
-				prev = st[i].done_at;
+				items[i].res.runtime = st[i + k].done_at - prev;
+				prev = st[i + k].done_at;
 			}
-			note_latency(items, st, n, t0);
+			note_latency(items, st + k, n, t0);
 			free(st);
+			buf_free(&lq);
 			return;
 		}
 		free(st);
+		buf_free(&lq);
 		if (rc == 0)
 			rc = -1;	/* it ran and failed: no need to try by hand */
 		else if (rc < 0 && !e.lost)

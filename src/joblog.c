@@ -70,8 +70,30 @@ joblog_lock(int fd, const char *path, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * The run named in the header of a joblog that has one ("...Command\tRun=ID"):
+ * 0 with run filled in, or -1.
+ */
+static int
+read_run(int fd, char *run)
+{
+	char line[sizeof(header) + 8 + JOBLOG_RUN_LEN];
+	ssize_t n = pread(fd, line, sizeof(line) - 1, 0);
+	size_t hl = sizeof(header) - 2;	/* the header without its newline */
+
+	if (n < (ssize_t)(hl + 5 + JOBLOG_RUN_LEN))
+		return -1;
+	line[n] = '\0';
+	if (memcmp(line, header, hl) != 0 || memcmp(line + hl, "\tRun=", 5) != 0 ||
+	    strspn(line + hl + 5, "0123456789abcdef") != JOBLOG_RUN_LEN || line[hl + 5 + JOBLOG_RUN_LEN] != '\n')
+		return -1;
+	memcpy(run, line + hl + 5, JOBLOG_RUN_LEN);
+	run[JOBLOG_RUN_LEN] = '\0';
+	return 0;
+}
+
 struct joblog *
-joblog_open(const char *path, bool append, char *err, size_t errlen)
+joblog_open(const char *path, bool append, char *run, char *err, size_t errlen)
 {
 	struct joblog *jl;
 	struct stat st;
@@ -93,11 +115,19 @@ joblog_open(const char *path, bool append, char *err, size_t errlen)
 			close(fd);
 		return NULL;
 	}
+	if (run != NULL && st.st_size > 0 && read_run(fd, run) < 0) {
+		snprintf(err, errlen, "joblog %s names no run for [sql] ledger (it was started without one):"
+		    " resume it without the ledger, or start it over", path);
+		close(fd);
+		return NULL;
+	}
 	jl = xcalloc(1, sizeof(*jl));
 	jl->path = xstrdup(path);
 	jl->fd = fd;
 	jl->last_sync = now_mono();
-	if (st.st_size == 0)
+	if (st.st_size == 0 && run != NULL)
+		buf_printf(&jl->pending, "%.*s\tRun=%s\n", (int)sizeof(header) - 2, header, run);
+	else if (st.st_size == 0)
 		buf_addstr(&jl->pending, header);
 	return jl;
 }

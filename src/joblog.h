@@ -37,9 +37,12 @@ int  joblog_lock(int fd, const char *path, char *err, size_t errlen);
 /*
  * Open the joblog at path and lock it: appended to when resuming, else
  * truncated (once locked).  A new or empty file gets the header line.
- * NULL with err on failure.
+ * With run ([sql] ledger), the header names the run: a new header takes
+ * run's value, and a joblog that has a header already gives its run back
+ * in run (it is an error if it names none).  NULL with err on failure.
  */
-struct joblog *joblog_open(const char *path, bool append, char *err, size_t errlen);
+#define JOBLOG_RUN_LEN	32	/* hex digits */
+struct joblog *joblog_open(const char *path, bool append, char *run, char *err, size_t errlen);
 void joblog_add(struct joblog *jl, const struct joblog_entry *e);
 /*
  * Write what joblog_add() queued, and fdatasync about once a second.  0,

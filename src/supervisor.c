@@ -402,6 +402,7 @@ reload(void)
 		sdn_send("READY=1");
 		return;
 	}
+	memcpy(n->ledger_run, sup.cfg->ledger_run, sizeof(n->ledger_run));
 	if (sup.cfg != sup.src_cfg)
 		cfg_free(sup.cfg);
 	sup.cfg = n;
@@ -801,8 +802,19 @@ setup(char *err, size_t errlen)
 	if (keeps_undo_record(err, errlen) < 0)
 		return -1;
 	/* The joblog is locked first, so that no other run changes it under the reading. */
+	if (sup.cfg->sql_ledger != NULL && sup.cfg->joblog == NULL && !sup.opt->dry_run) {
+		snprintf(err, errlen, "[sql] ledger needs a joblog ([pool] joblog or --joblog): it names the run");
+		return -1;
+	}
 	if (sup.cfg->joblog != NULL && !sup.opt->dry_run) {
-		sup.joblog = joblog_open(sup.cfg->joblog, sup.opt->resume || sup.opt->resume_failed, err, errlen);
+		/* A new run gets a new name in the ledger; a resumed one keeps its own. */
+		char *run = NULL;
+		if (sup.cfg->sql_ledger != NULL) {
+			if (random_hex(sup.cfg->ledger_run, JOBLOG_RUN_LEN) < 0)
+				return snprintf(err, errlen, "getrandom: %s", strerror(errno)), -1;
+			run = sup.cfg->ledger_run;
+		}
+		sup.joblog = joblog_open(sup.cfg->joblog, sup.opt->resume || sup.opt->resume_failed, run, err, errlen);
 		if (sup.joblog == NULL)
 			return -1;
 	}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -282,6 +283,20 @@ strset_add(struct strset *set, const char *s)
 	}
 	strset_place(set, xstrdup(s));
 	return true;
+}
+
+int
+random_hex(char *out, size_t n)
+{
+	unsigned char b[64];
+	size_t need = (n + 1) / 2;
+
+	if (need > sizeof(b) || getrandom(b, need, 0) != (ssize_t)need)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = "0123456789abcdef"[(b[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+	out[n] = '\0';
+	return 0;
 }
 
 bool

@@ -203,6 +203,33 @@ expect_eq "five statements, five jobs, five rows" "$(tail -n +2 script.joblog | 
 expect_eq "each value whole" "$(q "SELECT v FROM $TBL WHERE id <= 2 ORDER BY id" | tr '\n' '|')" "semi; colon|it's; quoted|"
 q "DELETE FROM $TBL"
 
+# [sql] ledger: exactly once.  mpworker itself is killed (SIGKILL) during a
+# batched load, after batches committed that the joblog does not record
+# yet; --resume then runs every job left and none twice: the ledger knows
+# the committed ones.  Plain INSERTs into a primary key would fail if run
+# again.
+q "DELETE FROM $TBL"
+seq 1 20000 | awk -v t="$TBL" '{ printf "INSERT INTO %s VALUES (%d, '\''l'\'')\n", t, $1 }' > ledger.sql
+{ printf '[pool]\nworkers = 3\njoblog = ledger.joblog\n[jobs]\ntype = sql\nfile = ledger.sql\n'
+  printf '[sql]\nbatch = 50\nledger = ledger_%s\n' $$; db_section; } > ledger.ini
+"$MPWORKER" -c ledger.ini --no-progress >out 2>err &
+mpw=$!
+wait_for 60 ok_at_least 3000 ledger.joblog || fail "the ledger load did not start"
+kill -9 $mpw
+wait $mpw 2>/dev/null
+sleep 1	# its workers see it gone and stop
+rows=$(q "SELECT count(*) FROM $TBL")
+recorded=$(joblog_ok ledger.joblog | wc -l)
+check "the kill left committed jobs the joblog does not record ($rows rows, $recorded recorded)" test "$rows" -gt "$recorded"
+expect_eq "the ledger holds exactly the committed jobs" "$(q "SELECT count(*) FROM ledger_$$")" "$rows"
+run_mpw -c ledger.ini --resume
+expect_eq "--resume with the ledger: exit 0, no job failed" "$rc" 0
+expect_eq "every row once" "$(q "SELECT count(*), count(DISTINCT id) FROM $TBL")" "$(printf '20000\t20000')"
+expect_eq "every job recorded as done" "$(joblog_ok ledger.joblog | sort -nu | wc -l)" 20000
+expect_grep "the ones done before are said, not run" "job [0-9]+ was done before \(the ledger has it\): not run again" err
+q "DROP TABLE ledger_$$"
+q "DELETE FROM $TBL"
+
 # PostgreSQL: a backslash-escaped quote (E'\'') does not hide the ';' of a
 # second statement from the pipeline's one-statement check.  Fast
 # statements first open the window, so that it goes in a pipeline.
