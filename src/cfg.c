@@ -91,6 +91,9 @@ static const struct cfg_key keys[] = {
 	{ "sql", "statement",            T_STRING,   O(sql_statement), NULL, NULL, 0, 0, F_CODE },
 	{ "sql", "ledger",               T_STRING,   O(sql_ledger), NULL, NULL, 0, 0, 0 },
 
+	{ "output", "line_buffer",       T_BOOL,     O(line_buffer), "no", NULL, 0, 0, 0 },
+	{ "output", "tag",               T_BOOL,     O(tag), "no", NULL, 0, 0, 0 },
+
 	{ "command", "template",         T_STRING,   O(template), NULL, NULL, 0, 0, F_CODE },
 	{ "command", "shell",            T_STRING,   O(shell), "/bin/sh", NULL, 0, 0, 0 },
 };
@@ -330,7 +333,7 @@ on_ini_key(void *user, const char *section, const char *name, const char *value)
 				perr(p, p->line, "%s: a key before any [section]", name);
 			else
 				perr(p, p->section_line, "[%s]: unknown section (sections are"
-				    " pool, database, jobs, sql, rename, command)", section);
+				    " pool, database, jobs, sql, rename, command, output)", section);
 		}
 		return 0;
 	}

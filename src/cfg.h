@@ -72,6 +72,10 @@ struct cfg {
 	bool    recursive;	/* scan subdirectories too */
 	bool    watch;		/* --service: rename files as they arrive (inotify) */
 
+	/* [output] */
+	bool    line_buffer;	/* a command's output a line at a time, as it comes */
+	bool    tag;		/* each output line starts with its job's line and a tab */
+
 	/* [command] */
 	char   *template;
 	char   *shell;

@@ -65,6 +65,11 @@ struct job_ctx {
 	 * intent_ino.
 	 */
 	void			(*intent)(struct job_ctx *ctx, uint64_t seq, uint64_t dev, uint64_t ino);
+	/*
+	 * When set ([output] line_buffer), called about every TICK_SECONDS
+	 * while a command runs, to pass on the whole lines it has written.
+	 */
+	void			(*tick)(struct job_ctx *ctx);
 	bool			 terminated;	/* the worker got SIGTERM during the job */
 	/*
 	 * The job left processes behind that may still write to out_fd and
@@ -129,6 +134,8 @@ struct job_kind {
 	void (*resume_names)(const char *command, struct strset *done);
 	bool (*resume_done)(const struct strset *done, const char *text);
 };
+
+#define TICK_SECONDS	0.1
 
 /* How long a worker waits for a job before it calls its kind's idle hook. */
 #define WRK_IDLE_CHECK	30

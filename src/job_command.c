@@ -99,7 +99,11 @@ wait_child(struct job_ctx *ctx, pid_t pid, double deadline)
 			kill_at = now + 3600;
 		}
 		double until = kill_at > 0 ? kill_at : deadline;
+		if (ctx->tick != NULL && (until == 0 || until > now + TICK_SECONDS))
+			until = now + TICK_SECONDS;
 		int timeout = until > 0 ? poll_ms(until - now) : -1;
+		if (ctx->tick != NULL)
+			ctx->tick(ctx);
 		struct pollfd pfd = { .fd = ctx->sigfd, .events = POLLIN };
 		if (poll(&pfd, 1, timeout) > 0) {
 			struct signalfd_siginfo si;

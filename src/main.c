@@ -32,6 +32,8 @@ static const char usage_text[] =
 "      --resume         skip jobs the joblog records as finished\n"
 "      --resume-failed  like --resume, and run again the ones it records as failed\n"
 "      --halt WHEN,WHAT=N[%]  stop early, as GNU parallel: soon|now, fail|success|done\n"
+"      --line-buffer    pass a command's output on a line at a time, as it comes\n"
+"      --tag            start each output line with its job's line and a tab\n"
 "      --force          start over a rename joblog that records renames (--undo needs it)\n"
 "      --progress, --no-progress\n"
 "                       progress bar with rate and ETA on stderr\n"
@@ -50,6 +52,7 @@ static const char usage_text[] =
 enum {
 	OPT_CHECK = 256, OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED,
 	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SERVICE, OPT_UNDO, OPT_FORCE, OPT_COMMAND, OPT_SQL, OPT_HALT,
+	OPT_LINE_BUFFER, OPT_TAG,
 };
 
 static const struct option longopts[] = {
@@ -68,6 +71,8 @@ static const struct option longopts[] = {
 	{ "command",       required_argument, NULL, OPT_COMMAND },
 	{ "sql",           no_argument,       NULL, OPT_SQL },
 	{ "halt",          required_argument, NULL, OPT_HALT },
+	{ "line-buffer",   no_argument,       NULL, OPT_LINE_BUFFER },
+	{ "tag",           no_argument,       NULL, OPT_TAG },
 	{ "quiet",         no_argument,       NULL, 'q' },
 	{ "verbose",       no_argument,       NULL, 'v' },
 	{ "help",          no_argument,       NULL, 'h' },
@@ -105,6 +110,8 @@ main(int argc, char **argv)
 		case OPT_COMMAND: command = optarg; break;
 		case OPT_SQL: sql = true; break;
 		case OPT_HALT: halt = optarg; break;
+		case OPT_LINE_BUFFER: strlist_add(&given, "output.line_buffer=yes"); break;
+		case OPT_TAG: strlist_add(&given, "output.tag=yes"); break;
 		case 'j': workers = optarg; break;
 		case 'n': opts.dry_run = true; break;
 		case OPT_CHECK: check = true; break;

@@ -492,7 +492,8 @@ slot_messages(struct slot *s)
 			 * Until this job's result arrives, only this worker is
 			 * read, so its output reaches ours as one block.
 			 */
-			sup.streaming = s;
+			if (!sup.cfg->line_buffer)
+				sup.streaming = s;
 			if (s->output_lost == 0)
 				s->output_lost = write_output(m.u.output.stream == 2 ? STDERR_FILENO :
 				    STDOUT_FILENO, m.tail, m.taillen);

@@ -43,7 +43,11 @@ struct worker {
 	bool			 eof;		/* the parent closed our pipe */
 	bool			 draining;
 	struct job_ctx		 ctx;
+	off_t			 sent[3];	/* [output] line_buffer: how much of each scratch file went on */
 };
+
+/* The worker, for the job context's tick (one per process). */
+static struct worker *self;
 
 static void __attribute__((noreturn))
 wrk_exit(struct worker *w, int code)
@@ -214,6 +218,45 @@ put_output(struct worker *w, uint64_t seq, uint32_t stream, const char *data, si
 }
 
 /*
+ * Queue output as whole lines ([output] line_buffer, so that lines of
+ * different jobs interleave only between lines), each after its job's
+ * line and a tab with [output] tag.  A line longer than a message still
+ * goes in pieces.
+ */
+static void
+put_lines(struct worker *w, uint64_t seq, uint32_t stream, const char *tag, const char *data, size_t len)
+{
+	const struct cfg *cfg = w->a->cfg;
+	struct buf b = { 0 };
+	size_t start = 0;
+
+	if (!cfg->tag && !cfg->line_buffer) {
+		put_output(w, seq, stream, data, len);
+		return;
+	}
+	while (start < len) {
+		const char *nl = memchr(data + start, '\n', len - start);
+		size_t end = nl != NULL ? (size_t)(nl - data) + 1 : len;
+		size_t taglen = cfg->tag ? strlen(tag) + 1 : 0;
+		if (b.len > 0 && b.len + taglen + (end - start) > MSG_CHUNK) {
+			put_output(w, seq, stream, b.data, b.len);
+			buf_reset(&b);
+		}
+		if (cfg->tag) {
+			/* One line of tag: a newline in a job line (an SQL statement) is a space. */
+			for (const char *t = tag; *t; t++)
+				buf_add(&b, *t == '\n' || *t == '\r' ? " " : t, 1);
+			buf_add(&b, "\t", 1);
+		}
+		buf_add(&b, data + start, end - start);
+		start = end;
+	}
+	if (b.len > 0)
+		put_output(w, seq, stream, b.data, b.len);
+	buf_free(&b);
+}
+
+/*
  * Queue a job's result.  The tail is the reason, then a NUL and the
  * joblog's command when the kind gave one (detail), then a NUL and the
  * path a rename gave the file (target).
@@ -243,6 +286,47 @@ put_result(struct worker *w, uint64_t seq, const struct job_result *res, uint64_
 	buf_free(&tail);
 }
 
+/*
+ * Pass on what a command has written to a scratch file since last time:
+ * with whole_lines, only up to its last newline.  Returns the bytes read.
+ */
+static uint64_t
+pass_on(struct worker *w, uint32_t stream, int fd, bool whole_lines)
+{
+	char chunk[MSG_CHUNK];
+	uint64_t total = 0;
+
+	for (;;) {
+		ssize_t n = pread(fd, chunk, sizeof(chunk), w->sent[stream]);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		size_t take = (size_t)n;
+		if (whole_lines) {
+			const char *nl = memrchr(chunk, '\n', take);
+			if (nl == NULL && take < sizeof(chunk))
+				break;	/* a line still being written */
+			if (nl != NULL)
+				take = (size_t)(nl - chunk) + 1;
+		}
+		put_lines(w, w->ctx.seq, stream, w->ctx.text, chunk, take);
+		total += take;
+		w->sent[stream] += (off_t)take;
+	}
+	return total;
+}
+
+/* [output] line_buffer: while a command runs, its whole lines so far. */
+static void
+tick(struct job_ctx *ctx)
+{
+	(void)ctx;
+	pass_on(self, 1, self->ctx.out_fd, true);
+	pass_on(self, 2, self->ctx.err_fd, true);
+	send_out(self);
+}
+
 /* Queue a command's output: in-process text first, then the scratch file.  Returns the bytes. */
 static uint64_t
 queue_output(struct worker *w, uint32_t stream, struct buf *mem, int fd)
@@ -250,22 +334,13 @@ queue_output(struct worker *w, uint32_t stream, struct buf *mem, int fd)
 	uint64_t total = mem->len;
 	struct stat st;
 
-	put_output(w, w->ctx.seq, stream, mem->data, mem->len);
+	put_lines(w, w->ctx.seq, stream, w->ctx.text, mem->data, mem->len);
 	buf_reset(mem);
 	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size == 0)
 		return total;
-	char chunk[MSG_CHUNK];
-	off_t pos = 0;
-	for (;;) {
-		ssize_t n = pread(fd, chunk, sizeof(chunk), pos);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		put_output(w, w->ctx.seq, stream, chunk, (size_t)n);
-		total += (uint64_t)n;
-		pos += n;
-	}
+	total += (uint64_t)st.st_size;
+	pass_on(w, stream, fd, false);
+	w->sent[stream] = 0;
 	/* The child shared this file's offset: rewind it as well as emptying it. */
 	if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
 		log_warn("cannot empty the output scratch file");
@@ -369,7 +444,7 @@ run_group(struct worker *w)
 	}
 	w->kind->run_group(&w->ctx, items, n);
 	for (size_t i = 0; i < n; i++) {
-		put_output(w, items[i].seq, 1, items[i].out.data, items[i].out.len);
+		put_lines(w, items[i].seq, 1, items[i].text, items[i].out.data, items[i].out.len);
 		put_result(w, items[i].seq, &items[i].res, items[i].out.len, &items[i].detail, &items[i].target);
 		free(held[i]);
 	}
@@ -456,6 +531,9 @@ wrk_main(const struct wrk_args *a)
 	w.ctx.sigfd = w.sigfd;
 	w.ctx.spawned = report_spawn;
 	w.ctx.intent = report_intent;
+	self = &w;
+	if (a->cfg->line_buffer)
+		w.ctx.tick = tick;
 	w.ctx.out_fd = scratch_file();
 	w.ctx.err_fd = scratch_file();
 	if (w.ctx.out_fd < 0 || w.ctx.err_fd < 0) {

@@ -29,4 +29,20 @@ expect_eq "two whole lines, one per job" "$(awk '{ print length($0), substr($0, 
 	"2000000 b 3000000 a "
 expect_eq "each line of one letter only" "$(grep -cE '^(a+|b+)$' out)" 2
 
+
+# --line-buffer: a command's lines go on as they come, so two jobs'
+# lines interleave, but only between lines: a line written in two pieces
+# arrives whole.  --tag starts each line with its job's line and a tab.
+printf 'for i in 1 2 3; do echo a$i; sleep 0.4; done\nsleep 0.2; for i in 1 2 3; do echo b$i; sleep 0.4; done\n' > lb.txt
+printf 'printf half; sleep 0.5; echo -and-half\nfor i in 1 2 3 4 5; do echo z$i; sleep 0.2; done\n' > piece.txt
+run_mpw -j 2 -o jobs.file=lb.txt --line-buffer
+expect_eq "--line-buffer: lines as they come, the two jobs' interleaved" "$(tr '\n' ' ' < out)" "a1 b1 a2 b2 a3 b3 "
+run_mpw -j 2 -o jobs.file=lb.txt
+expect_eq "without it, a job's output is one block" "$(tr '\n' ' ' < out)" "a1 a2 a3 b1 b2 b3 "
+run_mpw -j 2 -o jobs.file=piece.txt --line-buffer
+expect_grep "a line written in two pieces arrives whole" "^half-and-half$" out
+check "while the other job's lines went on meanwhile" test "$(grep -n '^half' out | cut -d: -f1)" -gt 1
+printf 'x 1\ny 2\n' | "$MPWORKER" --no-progress -j 1 --command 'echo {2}; echo more' --tag >out 2>err
+expect_eq "--tag: each line after its job's line" "$(cat out)" "$(printf 'x 1\t1\nx 1\tmore\ny 2\t2\ny 2\tmore')"
+
 finish
