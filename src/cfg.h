@@ -75,6 +75,7 @@ struct cfg {
 	/* [output] */
 	bool    line_buffer;	/* a command's output a line at a time, as it comes */
 	bool    tag;		/* each output line starts with its job's line and a tab */
+	bool    keep_order;	/* output (and joblog records) in input order */
 
 	/* [command] */
 	char   *template;

@@ -33,6 +33,7 @@ static const char usage_text[] =
 "      --resume-failed  like --resume, and run again the ones it records as failed\n"
 "      --halt WHEN,WHAT=N[%]  stop early, as GNU parallel: soon|now, fail|success|done\n"
 "      --line-buffer    pass a command's output on a line at a time, as it comes\n"
+"  -k, --keep-order     output in the order of the input, not of the jobs' ends\n"
 "      --tag            start each output line with its job's line and a tab\n"
 "      --force          start over a rename joblog that records renames (--undo needs it)\n"
 "      --progress, --no-progress\n"
@@ -73,6 +74,7 @@ static const struct option longopts[] = {
 	{ "halt",          required_argument, NULL, OPT_HALT },
 	{ "line-buffer",   no_argument,       NULL, OPT_LINE_BUFFER },
 	{ "tag",           no_argument,       NULL, OPT_TAG },
+	{ "keep-order",    no_argument,       NULL, 'k' },
 	{ "quiet",         no_argument,       NULL, 'q' },
 	{ "verbose",       no_argument,       NULL, 'v' },
 	{ "help",          no_argument,       NULL, 'h' },
@@ -103,7 +105,7 @@ main(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:j:o:nqvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:j:o:knqvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'o': strlist_add(&given, optarg); break;
@@ -112,6 +114,7 @@ main(int argc, char **argv)
 		case OPT_HALT: halt = optarg; break;
 		case OPT_LINE_BUFFER: strlist_add(&given, "output.line_buffer=yes"); break;
 		case OPT_TAG: strlist_add(&given, "output.tag=yes"); break;
+		case 'k': strlist_add(&given, "output.keep_order=yes"); break;
 		case 'j': workers = optarg; break;
 		case 'n': opts.dry_run = true; break;
 		case OPT_CHECK: check = true; break;

@@ -20,6 +20,7 @@
 #include "cfg.h"
 #include "job.h"
 #include "joblog.h"
+#include "order.h"
 #include "jobsrc.h"
 #include "log.h"
 #include "msg.h"
@@ -252,7 +253,7 @@ record(const struct job *j, const struct msg_result *r, const char *cmd, size_t 
 		.command = cmd, .command_len = cmdlen,
 	};
 
-	if (sup.joblog != NULL)
+	if (sup.joblog != NULL && !order_record(&e))
 		joblog_add(sup.joblog, &e);
 }
 
@@ -276,6 +277,7 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 			sup.passed++;
 		else
 			sup.ok++;
+		order_done(j->seq);
 		free(j);
 		sup_check_halt();
 		return;
@@ -291,6 +293,7 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 	log_warnx("job %" PRIu64 " failed: %s: %s", j->seq, reason,
 	    j->len > 200 ? "(command too long to show)" : j->text);
 	sup.failed++;
+	order_done(j->seq);
 	free(j);
 	sup_check_halt();
 }
@@ -393,7 +396,8 @@ on_result(struct slot *s, const struct msg *m)
 				buf_printf(&line, " (%s)", reason);
 			buf_add(&line, "\n", 1);
 			if (s->output_lost == 0)
-				s->output_lost = write_output(STDOUT_FILENO, line.data, line.len);
+				s->output_lost = order_on() ? order_output(j->seq, 1, line.data, line.len) :
+				    write_output(STDOUT_FILENO, line.data, line.len);
 			buf_free(&line);
 		}
 		free(to);
@@ -427,6 +431,12 @@ on_result(struct slot *s, const struct msg *m)
  * written to it: what follows would be glued to a line cut short, and
  * each job that had output for it fails instead (see on_result).
  */
+int
+sup_write_output(int stream, const char *p, size_t n)
+{
+	return write_output(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, p, n);
+}
+
 static int
 write_output(int fd, const char *p, size_t n)
 {
@@ -495,7 +505,8 @@ slot_messages(struct slot *s)
 			if (!sup.cfg->line_buffer)
 				sup.streaming = s;
 			if (s->output_lost == 0)
-				s->output_lost = write_output(m.u.output.stream == 2 ? STDERR_FILENO :
+				s->output_lost = order_on() ? order_output(m.u.output.seq, m.u.output.stream == 2 ? 2 : 1,
+				    m.tail, m.taillen) : write_output(m.u.output.stream == 2 ? STDERR_FILENO :
 				    STDOUT_FILENO, m.tail, m.taillen);
 			break;
 		case MSG_RESULT:

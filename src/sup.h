@@ -175,6 +175,8 @@ void window_limits(void);
  * MPW_EXIT_UNRECORDED.
  */
 void sup_cannot_record(const char *what, const char *error);
+/* Write job output to our stdout (stream 1) or stderr (2).  0, or the errno of a failed write. */
+int  sup_write_output(int stream, const char *p, size_t n);
 /* A job has finished: stop early if [pool] halt says so. */
 void sup_check_halt(void);
 /* An attempt ended: log it, and finish the job or queue it again.  Takes j. */

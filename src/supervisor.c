@@ -32,6 +32,7 @@
 #include "cfg.h"
 #include "job.h"
 #include "joblog.h"
+#include "order.h"
 #include "jobsrc.h"
 #include "log.h"
 #include "msg.h"
@@ -120,6 +121,7 @@ fill_pending(void)
 		if (sup.by_name != NULL ? !jl.has_nul && sup.by_name->resume_done(&sup.skip_names, jl.text) :
 		    seqset_has(sup.skip, jl.seq)) {
 			sup.skipped++;
+			order_done(jl.seq);
 			continue;
 		}
 		struct job *j = xmalloc(sizeof(*j) + jl.len + 1);
@@ -154,7 +156,12 @@ next_job(void)
 {
 	struct job *j = jq_pop(&sup.retry);
 
-	return j != NULL ? j : jq_pop(&sup.pending);
+	if (j != NULL)
+		return j;
+	/* In keep_order, no job too far ahead of the earliest one not yet out. */
+	if (sup.pending.head != NULL && !order_admits(sup.pending.head->seq))
+		return NULL;
+	return jq_pop(&sup.pending);
 }
 
 static bool
@@ -358,9 +365,11 @@ sup_apply_overrides(struct cfg *cfg, const struct sup_opts *opts, char *err, siz
 		return snprintf(err, errlen, "-j: %s", msg), -1;
 	if (opts->joblog != NULL && cfg_set(cfg, "pool", "joblog", opts->joblog, msg, sizeof(msg)) < 0)
 		return snprintf(err, errlen, "--joblog: %s", msg), -1;
-	/* A dry run changes nothing: not even a new, empty database file. */
-	if (opts->dry_run)
+	/* A dry run changes nothing: not even a new, empty database file.  Its plan reads in input order. */
+	if (opts->dry_run) {
 		cfg->db_create = false;
+		cfg->keep_order = true;
+	}
 	return 0;
 }
 
@@ -881,11 +890,18 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 		teardown();
 		return MPW_EXIT_USAGE;
 	}
+	order_init(cfg->keep_order);
 	set_workers((int)cfg->workers);
 	run_loop();
 	reap();
 	init_failure_report();
 	free(sup.init_said);
+	uint64_t unwritten = order_finish();
+	if (unwritten > 0) {
+		log_errorx("%" PRIu64 " finished jobs' output could not be written, so they are not in the joblog;"
+		    " a --resume runs them again", unwritten);
+		sup.unrecorded = true;
+	}
 	sdn_send("STOPPING=1");
 	close_joblog();
 	report(now_mono() - sup.started_mono);

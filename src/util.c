@@ -286,6 +286,25 @@ strset_add(struct strset *set, const char *s)
 }
 
 int
+scratch_fd(void)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	char *path = xasprintf("%s/mpworker.XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	free(path);
+	return fd;
+}
+
+int
 random_hex(char *out, size_t n)
 {
 	unsigned char b[64];

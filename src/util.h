@@ -74,6 +74,8 @@ int fd_set_cloexec(int fd);
 int fd_set_nonblock(int fd);
 /* write(2) all of it, retrying on EINTR; -1 with errno on failure. */
 int write_all(int fd, const void *p, size_t n);
+/* An unlinked scratch file in TMPDIR (or /tmp), read-write, close-on-exec; -1 with errno. */
+int scratch_fd(void);
 /* n random hex digits and a NUL into out (getrandom).  0, or -1 with errno. */
 int random_hex(char *out, size_t n);
 

@@ -455,20 +455,7 @@ run_group(struct worker *w)
 static int
 scratch_file(void)
 {
-	const char *dir = getenv("TMPDIR");
-	int fd;
-
-	if (dir == NULL || dir[0] == '\0')
-		dir = "/tmp";
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-	char *path = xasprintf("%s/mpworker.XXXXXX", dir);
-	fd = mkostemp(path, O_CLOEXEC);
-	if (fd >= 0)
-		unlink(path);
-	free(path);
-	return fd;
+	return scratch_fd();
 }
 
 /*
