@@ -14,13 +14,16 @@ run_mpw -c h.ini --halt soon,fail=1
 expect_eq "soon,fail=1: exit 6" "$rc" 6
 expect_grep "saying why" "halt soon,fail=1: 1 jobs failed: finishing the running jobs, then stopping$" err
 expect_grep "and what is left" "halted: [0-9]+ jobs not run \(--resume continues\)" err
-expect_eq "the job beside the failure finished and is recorded" "$(joblog_ok h.joblog | tr '\n' ' ')" "1 2 4 "
+cp out first.out
+check "the jobs beside the failure finished, and some were left ($(joblog_ok h.joblog | wc -l) recorded)" \
+	test "$(joblog_ok h.joblog | wc -l)" -ge 2 -a "$(joblog_ok h.joblog | wc -l)" -lt 10
+expect_eq "the failure is recorded as such" "$(awk -F'\t' '$7 == 7 { print $1 }' h.joblog)" 3
 run_mpw -c h.ini --resume
 expect_eq "--resume runs the rest: exit 0" "$rc" 0
-expect_eq "each of them once" "$(sort -n out | tr '\n' ' ')" "5 6 7 8 9 10 11 12 "
+expect_eq "between them, every good job ran once" "$(cat first.out out | sort -n | tr '\n' ' ')" "1 2 4 5 6 7 8 9 10 11 12 "
 
 # now: the job running beside the failure is stopped, and not recorded.
-printf 'sleep 0.2; exit 3\nsleep 5; echo slow\necho never-started\n' > now.txt
+printf 'sleep 0.2; exit 3\nsleep 5; echo slow\nsleep 5; echo never-started\n' > now.txt
 printf '[pool]\nworkers = 2\njoblog = now.joblog\nhalt = now,fail=1\n[jobs]\nfile = now.txt\n' > now.ini
 start=$(date +%s)
 run_mpw -c now.ini
