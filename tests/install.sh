@@ -33,4 +33,16 @@ for ini in "$SRCDIR"/etc/examples/*.ini; do
 	expect_eq "$(basename "$ini") passes --check-config" "$?" 0
 done
 
+
+# Every key the program knows is in the commented reference and in
+# mpworker.ini(5): --check-config lists them all.
+printf '[jobs]\njob = true\n' > keys.ini
+"$MPWORKER" --check-config -c keys.ini | sed -n 's/^;*\([a-z_]*\) =.*/\1/p' | sort -u > keys
+undocumented=
+for k in $(cat keys); do
+	grep -q "^;$k = " "$SRCDIR/etc/mpworker.ini" || undocumented="$undocumented ini:$k"
+	grep -qE "^\.BR? (.*[ \"])?$k([ \",]|\$)" "$SRCDIR/man/mpworker.ini.5" || undocumented="$undocumented man:$k"
+done
+expect_eq "every key is documented in etc/mpworker.ini and mpworker.ini(5) ($(wc -l < keys) keys)" "$undocumented" ""
+
 finish
