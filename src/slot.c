@@ -21,6 +21,7 @@
 #include "job.h"
 #include "joblog.h"
 #include "order.h"
+#include "results.h"
 #include "jobsrc.h"
 #include "log.h"
 #include "msg.h"
@@ -405,8 +406,18 @@ on_result(struct slot *s, const struct msg *m)
 	if (r.flags & JR_ABORTED) {
 		/* Killed because we are stopping: not an attempt, the job is still to do. */
 		s->output_lost = 0;
+		if (results_on())
+			results_discard(j->seq, j->text);
 		jq_push(&sup.retry, j);
 		return;
+	}
+	/* The attempt ended: its result files take their names. */
+	if (results_on()) {
+		int e = results_finish(j->seq, j->text);
+		if (e != 0 && s->output_lost == 0) {
+			s->output_lost = e;
+			sup_cannot_record("[output] results", strerror(e));
+		}
 	}
 	if (r.flags & JR_TIMEOUT) {
 		s->expect_exit = true;	/* the worker exits and is replaced */
@@ -504,7 +515,10 @@ slot_messages(struct slot *s)
 			 */
 			if (!sup.cfg->line_buffer)
 				sup.streaming = s;
-			if (s->output_lost == 0)
+			if (s->output_lost == 0 && results_on())
+				s->output_lost = results_output(m.u.output.seq, s->inflight.head->text,
+				    m.u.output.stream == 2 ? 2 : 1, m.tail, m.taillen);
+			else if (s->output_lost == 0)
 				s->output_lost = order_on() ? order_output(m.u.output.seq, m.u.output.stream == 2 ? 2 : 1,
 				    m.tail, m.taillen) : write_output(m.u.output.stream == 2 ? STDERR_FILENO :
 				    STDOUT_FILENO, m.tail, m.taillen);
@@ -689,6 +703,8 @@ slot_died(struct slot *s, int status)
 			snprintf(reason, sizeof(reason), "its worker %s", how);
 		if (r.exitval == 0 && r.signal == 0)
 			r.exitval = 255;
+		if (results_on())
+			results_discard(held->seq, held->text);
 		job_finished(held, &r, reason);
 	}
 

@@ -33,6 +33,7 @@
 #include "job.h"
 #include "joblog.h"
 #include "order.h"
+#include "results.h"
 #include "jobsrc.h"
 #include "log.h"
 #include "msg.h"
@@ -891,11 +892,13 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 		return MPW_EXIT_USAGE;
 	}
 	order_init(cfg->keep_order);
+	results_init(opts->dry_run ? NULL : cfg->results);
 	set_workers((int)cfg->workers);
 	run_loop();
 	reap();
 	init_failure_report();
 	free(sup.init_said);
+	results_close();
 	uint64_t unwritten = order_finish();
 	if (unwritten > 0) {
 		log_errorx("%" PRIu64 " finished jobs' output could not be written, so they are not in the joblog;"
