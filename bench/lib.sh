@@ -133,7 +133,7 @@ db_section() {
 		*) printf 'driver = postgresql\nhost = %s\nport = %s\nuser = mpw\npassword = mpwpass\ndbname = mpw\n' "$MPW_PG_SOCKET" "$MPW_PG_PORT" ;;
 		esac ;;
 	mysql) printf 'driver = mysql\nsocket = %s\nuser = mpw\npassword = mpwpass\ndbname = mpw\n' "$MPW_MY_SOCKET" ;;
-	sqlite) printf 'driver = sqlite\npath = %s/bench.db\n' "$W" ;;
+	sqlite) printf 'driver = sqlite\npath = %s/bench.db\ncreate = yes\n' "$W" ;;
 	esac
 }
 

@@ -10,6 +10,11 @@ scale_one() {	# scale_one LABEL SECONDS COMMAND... (stdin: the jobs, for xargs a
 	shift 2
 	r=$("$PY" "$BENCH/peak.py" "$limit" "$@") || { say "  $label FAILED"; return 1; }
 	set -- $r
+	# A run to the end must have succeeded: a tool that stopped early used little memory.
+	if [ "$limit" = 0 ] && [ "$4" != 0 ]; then
+		say "  $label FAILED: exit status $4; not recorded"
+		return 1
+	fi
 	record scale-parent "$label" "$1" kB
 	record scale-child "$label" "$2" kB
 	say "  $label: parent $1 kB, largest child $2 kB, ${3}s"
