@@ -105,6 +105,15 @@ struct db_driver {
 	 */
 	int  (*exec_many)(struct db_conn *c, struct db_stmt *stmts, size_t n, bool in_tx, struct db_err *err);
 	/*
+	 * Optional: several batches in one round trip, each per statements
+	 * (the last maybe fewer) between BEGIN and COMMIT.  The transactions
+	 * before the first that fails commit, their statements done; from the
+	 * one that fails on nothing stands, and every statement from its first
+	 * on is left "not run".  0 when the results came back, -1 when the
+	 * connection failed (err), 1 when it cannot (having run nothing).
+	 */
+	int  (*exec_batches)(struct db_conn *c, struct db_stmt *stmts, size_t n, size_t per, struct db_err *err);
+	/*
 	 * Optional: prepare the [sql] statement (values $1 .. $N) for this
 	 * connection, and say how many values it takes.  0, or -1.
 	 */

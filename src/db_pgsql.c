@@ -240,7 +240,9 @@ batch_lost(PGconn *pg, struct db_stmt *st, size_t n, struct db_err *err)
 }
 
 /*
- * A batch as one simple-protocol query: "BEGIN; s1; ...; sN; COMMIT".
+ * Batches as one simple-protocol query: "BEGIN; s1; ...; sN; COMMIT",
+ * again for each further batch of per statements, so that across a
+ * network several batches share one round trip.
  * The server parses and runs it in one go, which costs it far less than
  * the extended protocol's messages per statement (105,000 against 64,000
  * inserts a second here).  Each statement yields one result, in order; at
@@ -248,24 +250,31 @@ batch_lost(PGconn *pg, struct db_stmt *st, size_t n, struct db_err *err)
  * back, and then nothing of the batch stands.
  */
 static int
-pg_batch(struct db_conn *c, struct db_stmt *st, size_t n, struct db_err *err)
+pg_batches(struct db_conn *c, struct db_stmt *st, size_t n, size_t per, struct db_err *err)
 {
 	PGconn *pg = c->pg;
 	struct buf q = { 0 };
 	PGresult *res;
-	size_t i, got = 0;
+	size_t i, chunk = 0, pos = 0, m = per < n ? per : n;
 	bool failed = false;
 
-	db_batch_sql(&q, "BEGIN", st, n);
+	for (size_t k = 0; k < n; k += per) {
+		if (k > 0)
+			buf_add(&q, ";\n", 2);
+		db_batch_sql(&q, "BEGIN", st + k, per < n - k ? per : n - k);
+	}
 	if (!PQsendQuery(pg, q.data)) {
 		buf_free(&q);
 		goto lost;
 	}
 	buf_free(&q);
-	/* Results: BEGIN, one per statement, COMMIT; fewer after an error. */
+	/*
+	 * Results, per transaction: BEGIN, one per statement, COMMIT.  At the
+	 * first error the server skips the rest of the string.
+	 */
 	while ((res = PQgetResult(pg)) != NULL) {
-		if (got >= 1 && got <= n && !failed) {
-			i = got - 1;
+		if (!failed && pos >= 1 && pos <= m) {
+			i = chunk + pos - 1;
 			st[i].status = take_result(c, res, st[i].out, &st[i].err);
 			st[i].done_at = now_mono();
 			if (st[i].status < 0) {
@@ -277,7 +286,7 @@ pg_batch(struct db_conn *c, struct db_stmt *st, size_t n, struct db_err *err)
 					goto lost;
 				}
 			}
-		} else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		} else if (!failed && PQresultStatus(res) != PGRES_COMMAND_OK) {
 			failed = true;	/* BEGIN or COMMIT failed */
 			set_err(err, pg, res);
 			if (err->lost) {
@@ -286,23 +295,41 @@ pg_batch(struct db_conn *c, struct db_stmt *st, size_t n, struct db_err *err)
 					PQclear(res);
 				goto lost;
 			}
+		} else if (!failed && pos == m + 1) {
+			/* This transaction's COMMIT answered: it stands.  On to the next. */
+			chunk += m;
+			m = per < n - chunk ? per : n - chunk;
+			pos = 0;
+			PQclear(res);
+			continue;
 		}
-		got++;
+		pos++;
 		PQclear(res);
 	}
 	if (PQstatus(pg) == CONNECTION_BAD)
 		goto lost;
-	if (failed || got != n + 2) {
-		/* An error leaves the block open and failed: close it. */
-		res = PQexec(pg, "ROLLBACK");
-		PQclear(res);
-		for (i = 0; i < n; i++)
+	if (failed || chunk < n) {
+		/* An error leaves its block open and failed: close it.  Nothing from it on stands. */
+		if (PQtransactionStatus(pg) != PQTRANS_IDLE)
+			PQclear(PQexec(pg, "ROLLBACK"));
+		for (i = chunk; i < n; i++)
 			st[i].status = 1;
 	}
 	return 0;
 
 lost:
-	return batch_lost(pg, st, n, err);
+	/* The transactions whose COMMIT answered stand; the rest may not. */
+	for (i = chunk; i < n; i++)
+		st[i].status = 1;
+	set_err(err, pg, NULL);
+	err->lost = true;
+	return -1;
+}
+
+static int
+pg_batch(struct db_conn *c, struct db_stmt *st, size_t n, struct db_err *err)
+{
+	return pg_batches(c, st, n, n, err);
 }
 
 /*
@@ -487,6 +514,18 @@ lost:
 	return batch_lost(pg, st, n, err);
 }
 
+/* Several batches of per statements in one round trip (see pg_batches). */
+static int
+pg_exec_batches(struct db_conn *c, struct db_stmt *st, size_t n, size_t per, struct db_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (st[i].params != NULL || !single_statement(st[i].sql))
+			return 1;
+		st[i].status = 1;
+	}
+	return pg_batches(c, st, n, per, err);
+}
+
 static int
 pg_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct db_err *err)
 {
@@ -660,6 +699,7 @@ const struct db_driver mpw_driver = {
 	.exec = pg_exec,
 #ifdef LIBPQ_HAS_PIPELINING
 	.exec_many = pg_exec_many,
+	.exec_batches = pg_exec_batches,
 #endif
 	.prepare_stmt = pg_prepare_stmt,
 	.exec_prepared = pg_exec_prepared,

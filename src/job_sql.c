@@ -34,6 +34,13 @@
 #include "log.h"
 #include "util.h"
 
+/*
+ * How many batches a worker sends in one round trip (PostgreSQL): across
+ * a network one batch per round trip leaves the connection idle most of
+ * the time.
+ */
+#define BATCHES_IN_FLIGHT	8
+
 /* How many values the prepared [sql] statement takes, on this worker's connection. */
 static int stmt_nparams;
 
@@ -163,8 +170,12 @@ static size_t
 sql_group_max(const struct job_ctx *ctx)
 {
 	/* With a ledger every job is a transaction: a group is a batch. */
-	if (ctx->cfg->sql_batch > 1 || ctx->cfg->sql_ledger != NULL)
+	if (ctx->cfg->sql_ledger != NULL)
 		return (size_t)ctx->cfg->sql_batch;
+	/* Batches: several in one round trip where the driver can. */
+	if (ctx->cfg->sql_batch > 1)
+		return (size_t)ctx->cfg->sql_batch *
+		    (ctx->cfg->sql_pipeline && ctx->drv->exec_batches != NULL ? BATCHES_IN_FLIGHT : 1);
 	return ctx->cfg->sql_pipeline && ctx->drv->exec_many != NULL ? (size_t)ctx->cfg->sql_depth : 1;
 }
 
@@ -178,7 +189,7 @@ sql_group_max(const struct job_ctx *ctx)
 static int
 sql_window_max(const struct cfg *cfg, bool *pipelines)
 {
-	long max = cfg->sql_batch > 1 ? cfg->sql_batch * 2 : cfg->sql_pipeline ? cfg->sql_depth : 64;
+	long max = cfg->sql_batch > 1 ? cfg->sql_batch * (BATCHES_IN_FLIGHT + 1) : cfg->sql_pipeline ? cfg->sql_depth : 64;
 
 	/* A batch goes in one round trip too, pipeline or not. */
 	*pipelines = cfg->sql_pipeline || cfg->sql_batch > 1;
@@ -458,6 +469,66 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 	run_each(ctx, items, n);
 }
 
+static void run_plain(struct job_ctx *ctx, struct job_item *items, size_t n);
+
+/*
+ * More than one batch: in one round trip where the driver can.  The
+ * batches before one that fails stand; that one's jobs run alone, so only
+ * the bad one fails; the batches after it go again.
+ */
+static void
+run_batches(struct job_ctx *ctx, struct job_item *items, size_t n)
+{
+	size_t per = (size_t)ctx->cfg->sql_batch, first = n;
+	struct db_err e = { 0 };
+	int rc = 1;
+
+	if (ctx->cfg->sql_pipeline && ctx->drv->exec_batches != NULL && ctx->cfg->sql_ledger == NULL) {
+		struct db_stmt *st = make_stmts(items, n, NULL);
+		double t0 = now_mono(), start = now_wall(), prev = t0;
+		rc = ctx->drv->exec_batches(ctx->db, st, n, per, &e);
+		for (size_t i = 0; rc != 1 && i < n; i++) {
+			if (st[i].status != 0) {
+				first = i;
+				break;
+			}
+			items[i].res.start = start;
+			items[i].res.runtime = st[i].done_at - prev;
+			prev = st[i].done_at;
+		}
+		if (rc == 0 && first == n)
+			note_latency(items, st, n, t0);
+		free(st);
+	}
+	if (rc == 1) {
+		/* The driver cannot: one batch at a time. */
+		for (size_t k = 0; k < n && !ctx->terminated; k += per)
+			run_batch(ctx, items + k, per < n - k ? per : n - k);
+		return;
+	}
+	if (first == n)
+		return;
+	/* From the first batch that did not stand: its jobs' outputs and results start over. */
+	first -= first % per;
+	for (size_t i = first; i < n; i++) {
+		buf_reset(&items[i].out);
+		items[i].res = (struct job_result){ 0 };
+	}
+	if (rc < 0 && reconnect(ctx, &e) < 0) {
+		for (size_t i = first; i < n; i++)
+			set_lost(ctx, &items[i], &e);
+		return;
+	}
+	size_t m = per < n - first ? per : n - first;
+	if (rc < 0)
+		run_plain(ctx, items + first, n - first);	/* the connection went: all of it again */
+	else {
+		run_each(ctx, items + first, m);		/* the batch that failed: each alone */
+		if (first + m < n)
+			run_plain(ctx, items + first + m, n - first - m);
+	}
+}
+
 static void
 run_plain(struct job_ctx *ctx, struct job_item *items, size_t n)
 {
@@ -473,7 +544,9 @@ run_plain(struct job_ctx *ctx, struct job_item *items, size_t n)
 		run_each(ctx, items, n);
 		return;
 	}
-	if (ctx->cfg->sql_batch > 1 && n > 1)
+	if (ctx->cfg->sql_batch > 1 && n > (size_t)ctx->cfg->sql_batch)
+		run_batches(ctx, items, n);
+	else if (ctx->cfg->sql_batch > 1 && n > 1)
 		run_batch(ctx, items, n);
 	else if (n > 1 && ctx->drv->exec_many != NULL)
 		run_pipelined(ctx, items, n);

@@ -9,7 +9,7 @@ DRIVER=postgresql
 . "$SRCDIR/tests/dblib.sh"
 
 python3 "$SRCDIR/bench/delayproxy.py" 0 "127.0.0.1:$MPW_PG_PORT" 5 >proxy.out 2>&1 &
-wait_for 10 grep -q '^ready' proxy.out || fail "the delay proxy did not start"
+wait_for 10 grep -qs '^ready' proxy.out || fail "the delay proxy did not start"
 proxy_port=$(awk '{ print $2 }' proxy.out)
 far() {	# the [database] section, through the proxy
 	printf '[database]\ndriver = postgresql\nhost = 127.0.0.1\nport = %s\nuser = mpw\npassword_file = %s/pw\ndbname = mpw\n' \
@@ -74,5 +74,19 @@ expect_eq "every job is recorded as done exactly once" \
 # Only statements in flight at the restart may have run twice.
 twice=$(q 'SELECT count(*) FROM far WHERE n > 1')
 check "only statements in flight at the restart ran twice ($twice)" test "$twice" -le 512
+
+
+# Batches across the delay: several in one round trip, and a bad statement
+# still fails alone while the batches around it stand.
+q "CREATE TABLE bt (k int PRIMARY KEY)"
+q "INSERT INTO bt VALUES (0)"
+for i in $(seq 1 6000); do if [ $((i % 1500)) = 0 ]; then echo "INSERT INTO bt VALUES (0)"; else echo "INSERT INTO bt VALUES ($i)"; fi; done > bt.sql
+{ printf '[pool]\nworkers = 2\njoblog = bt.joblog\n[jobs]\ntype = sql\nfile = bt.sql\n[sql]\nbatch = 50\n'; far; } > bt.ini
+"$MPWORKER" --no-progress -v -c bt.ini >out 2>err
+expect_eq "batches through the delay, four bad statements: exit 1" "$?" 1
+expect_eq "every good row is there, once" "$(q 'SELECT count(*), count(DISTINCT k) FROM bt')" "$(printf '5997\t5997')"
+expect_eq "exactly the bad ones failed" "$(awk -F'\t' 'NR > 1 && $7 != 0 { print $1 }' bt.joblog | sort -n | tr '\n' ' ')" "1500 3000 4500 6000 "
+biggest=$(sed -n 's/.*running \([0-9]*\) jobs as a group/\1/p' err | sort -n | tail -1)
+check "several batches go in one round trip (largest group: $biggest)" test "${biggest:-0}" -gt 50
 
 finish
