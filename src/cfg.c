@@ -612,6 +612,15 @@ prescan(struct parse *p)
 }
 
 void
+strlist_free(struct strlist *sl)
+{
+	for (size_t i = 0; i < sl->n; i++)
+		free(sl->v[i]);
+	free(sl->v);
+	*sl = (struct strlist){ 0 };
+}
+
+void
 strlist_add(struct strlist *sl, const char *v)
 {
 	sl->v = xrealloc(sl->v, (sl->n + 1) * sizeof(*sl->v));

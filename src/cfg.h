@@ -17,6 +17,7 @@ struct strlist {
 
 /* Append a copy of v. */
 void strlist_add(struct strlist *sl, const char *v);
+void strlist_free(struct strlist *sl);
 
 struct cfg {
 	char   *path;		/* the INI file as named */

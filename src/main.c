@@ -91,12 +91,21 @@ usage_error(const char *fmt, const char *arg)
 	exit(MPW_EXIT_USAGE);
 }
 
+/* The command line's settings, freed at exit whichever way the program leaves. */
+static struct sup_opts opts = { .report = true };
+static struct strlist given;	/* the -o settings, in order */
+
+static void
+free_settings(void)
+{
+	strlist_free(&opts.overrides);
+	strlist_free(&given);
+}
+
 int
 main(int argc, char **argv)
 {
-	struct sup_opts opts = { .report = true };
 	const char *config = NULL, *workers = NULL, *joblog = NULL, *undo = NULL, *command = NULL;
-	struct strlist given = { 0 };	/* the -o settings, in order */
 	const char *halt = NULL;
 	bool check = false, sql = false;
 	int progress = -1;	/* -1: when stderr is a terminal */
@@ -104,6 +113,7 @@ main(int argc, char **argv)
 	char err[8192];
 	int c;
 
+	atexit(free_settings);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:j:o:knqvhV", longopts, NULL)) != -1) {
 		switch (c) {

@@ -2,6 +2,10 @@
 # with memory bounded however long one job holds the rest back.
 . "$SRCDIR/tests/lib.sh"
 
+# Memory is measured in the plain build only: AddressSanitizer's shadow and
+# quarantine say nothing about mpworker's own.
+sanitized() { ldd "$MPWORKER" | grep -q 'libasan'; }
+
 # 100,000 jobs, some slow, four at a time: exact input order.  SQLite
 # statements, so that the test spends its time on ordering, not on forks.
 [ -e "$BUILDDIR/drivers/sqlite.so" ] || { fail "this build has no SQLite driver"; finish; }
@@ -11,7 +15,7 @@ seq 1 100000 | awk '{ if ($1 % 997 == 0) printf "SELECT count(*) * 0 + %d FROM (
 expect_eq "100,000 jobs with -k: exit 0" "$?" 0
 expect_eq "every line, in input order" "$(seq 1 100000 | cmp - out && echo same)" same
 expect_eq "the joblog in input order too" "$(tail -n +2 many.joblog | cut -f1 | cmp - <(seq 1 100000) && echo same)" same
-check "memory stays small ($(cat many.rss) kB peak)" test "$(cat many.rss)" -lt 65536
+sanitized || check "memory stays small ($(cat many.rss) kB peak)" test "$(cat many.rss)" -lt 65536
 
 # One slow first job holds back 3,000 that each write 10 KB: past 16 MB the
 # held output goes to a scratch file, and still comes out in order.
@@ -20,7 +24,7 @@ check "memory stays small ($(cat many.rss) kB peak)" test "$(cat many.rss)" -lt 
 expect_eq "held output: exit 0" "$?" 0
 expect_eq "first comes first" "$(head -1 out)" first
 expect_eq "then the rest, in order" "$(sed 's/^x*//' out | tail -n +2 | cmp - <(seq 2 3001) && echo same)" same
-check "30 MB held, memory under 48 MB ($(cat held.rss) kB peak)" test "$(cat held.rss)" -lt 49152
+sanitized || check "30 MB held, memory under 48 MB ($(cat held.rss) kB peak)" test "$(cat held.rss)" -lt 49152
 
 # No job starts more than 4,096 ahead of the earliest not yet out: with the
 # first job slow, the 5,000th has not run when the first ends.
