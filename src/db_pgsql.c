@@ -273,28 +273,18 @@ pg_batches(struct db_conn *c, struct db_stmt *st, size_t n, size_t per, struct d
 	 * first error the server skips the rest of the string.
 	 */
 	while ((res = PQgetResult(pg)) != NULL) {
+		bool gone = false;	/* the session ended under it */
+
 		if (!failed && pos >= 1 && pos <= m) {
 			i = chunk + pos - 1;
 			st[i].status = take_result(c, res, st[i].out, &st[i].err);
 			st[i].done_at = now_mono();
-			if (st[i].status < 0) {
-				failed = true;
-				if (st[i].err.lost) {
-					PQclear(res);
-					while ((res = PQgetResult(pg)) != NULL)
-						PQclear(res);
-					goto lost;
-				}
-			}
+			failed = st[i].status < 0;
+			gone = failed && st[i].err.lost;
 		} else if (!failed && PQresultStatus(res) != PGRES_COMMAND_OK) {
 			failed = true;	/* BEGIN or COMMIT failed */
 			set_err(err, pg, res);
-			if (err->lost) {
-				PQclear(res);
-				while ((res = PQgetResult(pg)) != NULL)
-					PQclear(res);
-				goto lost;
-			}
+			gone = err->lost;
 		} else if (!failed && pos == m + 1) {
 			/* This transaction's COMMIT answered: it stands.  On to the next. */
 			chunk += m;
@@ -305,6 +295,11 @@ pg_batches(struct db_conn *c, struct db_stmt *st, size_t n, size_t per, struct d
 		}
 		pos++;
 		PQclear(res);
+		if (gone) {
+			while ((res = PQgetResult(pg)) != NULL)
+				PQclear(res);
+			goto lost;
+		}
 	}
 	if (PQstatus(pg) == CONNECTION_BAD)
 		goto lost;
@@ -319,11 +314,7 @@ pg_batches(struct db_conn *c, struct db_stmt *st, size_t n, size_t per, struct d
 
 lost:
 	/* The transactions whose COMMIT answered stand; the rest may not. */
-	for (i = chunk; i < n; i++)
-		st[i].status = 1;
-	set_err(err, pg, NULL);
-	err->lost = true;
-	return -1;
+	return batch_lost(pg, st + chunk, n - chunk, err);
 }
 
 static int
@@ -529,11 +520,9 @@ pg_exec_batches(struct db_conn *c, struct db_stmt *st, size_t n, size_t per, str
 static int
 pg_exec_many(struct db_conn *c, struct db_stmt *st, size_t n, bool in_tx, struct db_err *err)
 {
-	size_t i;
-
 	bool prepared = false;
 
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (st[i].params != NULL)
 			prepared = true;
 		else if (!single_statement(st[i].sql))
@@ -629,6 +618,7 @@ pg_lookup(struct db_conn *c, const char *param, char **value, struct db_err *err
 	return rc;
 }
 
+#ifdef LIBPQ_HAS_PIPELINING
 static int
 lookup_send(PGconn *pg, void *arg, size_t i)
 {
@@ -676,6 +666,7 @@ pg_lookup_many(struct db_conn *c, struct db_lookup *l, size_t n, struct db_err *
 	}
 	return rc;
 }
+#endif
 
 static int
 pg_ping(struct db_conn *c)
@@ -705,7 +696,9 @@ const struct db_driver mpw_driver = {
 	.exec_prepared = pg_exec_prepared,
 	.prepare = pg_prepare,
 	.lookup = pg_lookup,
+#ifdef LIBPQ_HAS_PIPELINING
 	.lookup_many = pg_lookup_many,
+#endif
 	.ping = pg_ping,
 	.close = pg_close,
 };

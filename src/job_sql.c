@@ -7,9 +7,9 @@
  *    fails, or the commit does, the transaction is rolled back and each
  *    job of the batch is run again alone, so one bad statement costs the
  *    others nothing and every job is still recorded on its own;
- *  - with batch = 1 on PostgreSQL, up to 64 of them pipelined: one round
- *    trip, but each statement still its own transaction, so results are
- *    the same as running them one by one.
+ *  - with batch = 1 on PostgreSQL, up to pipeline_depth of them pipelined:
+ *    one round trip, but each statement still its own transaction, so
+ *    results are the same as running them one by one.
  *
  * With [sql] statement, every job runs that one statement, prepared once
  * per connection, and the job line is its values: tab-separated fields in
@@ -17,9 +17,10 @@
  *
  * When the connection is lost (the server restarted), the worker
  * reconnects with backoff, runs its init hook again (and prepares the
- * statement again), and runs again the jobs whose outcome it had not seen.  A job whose statement reached the
- * server just before the loss may so run twice: jobs should be
- * idempotent where that matters.
+ * statement again), and runs again the jobs whose outcome it had not
+ * seen.  A job whose statement reached the server just before the loss
+ * may so run twice: jobs should be idempotent where that matters, or use
+ * [sql] ledger.
  */
 #include "config.h"
 
@@ -222,15 +223,15 @@ set_lost(struct job_ctx *ctx, struct job_item *it, const struct db_err *e)
  * ledger has already is done: whether the joblog missed it (mpworker was
  * killed after the commit) or the connection went at the COMMIT, it is
  * not run again.
+ *
+ * ledger_sql writes the INSERT of jobs' records into the ledger.
  */
-/* The INSERT of jobs' records into the ledger. */
 static void
 ledger_sql(const struct job_ctx *ctx, struct buf *q, const struct job_item *items, size_t n)
 {
 	buf_printf(q, "INSERT INTO %s (run, seq) VALUES ", ctx->cfg->sql_ledger);
 	for (size_t i = 0; i < n; i++)
 		buf_printf(q, "%s('%s', %" PRIu64 ")", i ? ", " : "", ctx->cfg->ledger_run, items[i].seq);
-	buf_add(q, "", 1);
 }
 
 static void
@@ -347,6 +348,35 @@ note_latency(struct job_item *items, const struct db_stmt *st, size_t n, double 
 }
 
 /*
+ * The jobs of a group that went in one round trip, sent at t0 (wall clock
+ * start): each ran from the result before it to its own.  Statements not
+ * run are passed over.
+ */
+static void
+set_times(struct job_item *items, const struct db_stmt *st, size_t n, double t0, double start)
+{
+	double prev = t0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (st[i].status == 1)
+			continue;
+		items[i].res.start = start;
+		items[i].res.runtime = st[i].done_at - prev;
+		prev = st[i].done_at;
+	}
+}
+
+/* Jobs whose group did not stand start over: no output, no result yet. */
+static void
+start_over(struct job_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		buf_reset(&items[i].out);
+		items[i].res = (struct job_result){ 0 };
+	}
+}
+
+/*
  * Autocommit jobs in one pipeline.  Statements the pipeline did not
  * settle (the connection broke, or they cannot be pipelined) run alone.
  */
@@ -359,16 +389,10 @@ run_pipelined(struct job_ctx *ctx, struct job_item *items, size_t n)
 	int rc = ctx->drv->exec_many(ctx->db, st, n, false, &e);
 
 	if (rc == 0 || rc < 0) {
-		double prev = t0;
-		for (size_t i = 0; i < n; i++) {
-			if (st[i].status == 1)
-				continue;
-			items[i].res.start = start;
-			items[i].res.runtime = st[i].done_at - prev;
-			prev = st[i].done_at;
+		set_times(items, st, n, t0, start);
+		for (size_t i = 0; i < n; i++)
 			if (st[i].status < 0)
 				set_failed(&items[i], &st[i].err);
-		}
 	}
 	if (rc == 0)
 		note_latency(items, st, n, t0);
@@ -407,10 +431,7 @@ run_tx(struct job_ctx *ctx, struct job_item *items, size_t n, struct db_err *e)
 	if (ctx->drv->exec(ctx->db, "COMMIT", NULL, e) == 0)
 		return 0;
 rollback:
-	if (!e->lost) {
-		struct db_err ignored;
-		ctx->drv->exec(ctx->db, "ROLLBACK", NULL, &ignored);
-	}
+	rollback(ctx, e);
 	return -1;
 }
 
@@ -437,12 +458,7 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 		for (size_t i = 0; all && i < n + k; i++)
 			all = st[i].status == 0;
 		if (all) {
-			double prev = t0;
-			for (size_t i = 0; i < n; i++) {
-				items[i].res.start = start;
-				items[i].res.runtime = st[i + k].done_at - prev;
-				prev = st[i + k].done_at;
-			}
+			set_times(items, st + k, n, t0, start);
 			note_latency(items, st + k, n, t0);
 			free(st);
 			buf_free(&lq);
@@ -457,10 +473,7 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 	}
 	if (rc == 1 && run_tx(ctx, items, n, &e) == 0)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		buf_reset(&items[i].out);
-		items[i].res = (struct job_result){ 0 };
-	}
+	start_over(items, n);
 	if (e.lost && reconnect(ctx, &e) < 0) {
 		for (size_t i = 0; i < n; i++)
 			set_lost(ctx, &items[i], &e);
@@ -485,17 +498,12 @@ run_batches(struct job_ctx *ctx, struct job_item *items, size_t n)
 
 	if (ctx->cfg->sql_pipeline && ctx->drv->exec_batches != NULL && ctx->cfg->sql_ledger == NULL) {
 		struct db_stmt *st = make_stmts(items, n, NULL);
-		double t0 = now_mono(), start = now_wall(), prev = t0;
+		double t0 = now_mono(), start = now_wall();
 		rc = ctx->drv->exec_batches(ctx->db, st, n, per, &e);
-		for (size_t i = 0; rc != 1 && i < n; i++) {
-			if (st[i].status != 0) {
-				first = i;
-				break;
-			}
-			items[i].res.start = start;
-			items[i].res.runtime = st[i].done_at - prev;
-			prev = st[i].done_at;
-		}
+		for (first = 0; rc != 1 && first < n && st[first].status == 0; first++)
+			;
+		if (rc != 1)
+			set_times(items, st, first, t0, start);
 		if (rc == 0 && first == n)
 			note_latency(items, st, n, t0);
 		free(st);
@@ -510,10 +518,7 @@ run_batches(struct job_ctx *ctx, struct job_item *items, size_t n)
 		return;
 	/* From the first batch that did not stand: its jobs' outputs and results start over. */
 	first -= first % per;
-	for (size_t i = first; i < n; i++) {
-		buf_reset(&items[i].out);
-		items[i].res = (struct job_result){ 0 };
-	}
+	start_over(items + first, n - first);
 	if (rc < 0 && reconnect(ctx, &e) < 0) {
 		for (size_t i = first; i < n; i++)
 			set_lost(ctx, &items[i], &e);
