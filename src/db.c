@@ -318,8 +318,6 @@ db_params_to_qmarks(const char *sql, struct buf *out, int **map, size_t **at, ch
 		}
 		buf_add(out, p, 1);
 	}
-	buf_add(out, "", 1);
-	out->len--;
 	return n;
 fail:
 	free(*map);

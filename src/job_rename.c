@@ -70,8 +70,6 @@ rename_abspath(struct buf *out, const char *path)
 		}
 	}
 	buf_addstr(out, path);
-	buf_add(out, "", 1);
-	out->len--;
 }
 
 static int

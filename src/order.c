@@ -48,6 +48,7 @@ static uint64_t next = 1;	/* the earliest job not yet out */
 static size_t mem;		/* bytes held in memory */
 static int spill = -1;
 static off_t spill_end;
+static off_t spilled;		/* bytes held in the scratch file, not yet out */
 static bool out_broken;		/* a write failed: what follows is lost too */
 static uint64_t lost;		/* records not added because their output was lost */
 
@@ -97,6 +98,7 @@ hold(struct entry *e, int kind, const void *p, size_t n)
 	if (mem + n > ORDER_MEM && spill >= 0 && write_all(spill, p, n) == 0) {
 		pc.off = spill_end;
 		spill_end += (off_t)n;
+		spilled += (off_t)n;
 	} else {
 		pc.data = xmalloc(n > 0 ? n : 1);
 		memcpy(pc.data, p, n);
@@ -150,18 +152,15 @@ emit(struct entry *e)
 		free(b);
 		if (pc->data != NULL)
 			mem -= pc->len;
+		else
+			spilled -= (off_t)pc->len;
 		free(pc->data);
 	}
 	e->n = 0;
 	e->used = false;
-	/* Nothing held any more: the scratch file starts over. */
-	if (mem == 0 && spill >= 0 && spill_end > 0) {
-		bool empty = true;
-		for (size_t k = 0; k < ORDER_WINDOW && empty; k++)
-			empty = !ring[k].used || ring[k].n == 0;
-		if (empty && ftruncate(spill, 0) == 0)
-			spill_end = 0;
-	}
+	/* Nothing held in the scratch file any more: it starts over. */
+	if (spilled == 0 && spill_end > 0 && ftruncate(spill, 0) == 0)
+		spill_end = 0;
 }
 
 int

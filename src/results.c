@@ -29,6 +29,7 @@
 struct rfile {
 	uint64_t	 seq;
 	int		 fd[3];		/* [1] stdout, [2] stderr; -1 when not open */
+	char		*path[3];	/* their final names; the open files are PATH.partial */
 };
 
 static const char *spec;	/* [output] results, or NULL */
@@ -67,7 +68,6 @@ final_path(uint64_t seq, const char *text, int stream)
 
 	if (strchr(spec, '{') == NULL) {
 		buf_printf(&b, "%s/%llu.%s", spec, (unsigned long long)seq, stream == 2 ? "err" : "out");
-		buf_add(&b, "", 1);
 		return b.data;
 	}
 	for (const char *p = spec; *p; p++) {
@@ -94,7 +94,6 @@ final_path(uint64_t seq, const char *text, int stream)
 	}
 	if (stream == 2)
 		buf_addstr(&b, ".err");
-	buf_add(&b, "", 1);
 	return b.data;
 }
 
@@ -140,13 +139,28 @@ find(uint64_t seq, bool create)
 	return &open_files[nopen++];
 }
 
-static void
-forget(struct rfile *r)
+/* Close a job's files, each one opened renamed to its final name or unlinked. */
+static int
+forget(struct rfile *r, bool rename_them)
 {
-	for (int s = 1; s <= 2; s++)
-		if (r->fd[s] >= 0)
+	int err = 0;
+
+	for (int s = 1; s <= 2; s++) {
+		if (r->fd[s] >= 0) {
+			char *tmp = xasprintf("%s.partial", r->path[s]);
 			close(r->fd[s]);
+			if (!rename_them) {
+				unlink(tmp);
+			} else if (rename(tmp, r->path[s]) < 0) {
+				err = errno;
+				log_warn("[output] results: %s", r->path[s]);
+			}
+			free(tmp);
+		}
+		free(r->path[s]);
+	}
 	*r = open_files[--nopen];
+	return err;
 }
 
 /* Open (once per attempt) the temporary file of a job's stream. */
@@ -155,14 +169,14 @@ temp_fd(struct rfile *r, const char *text, int stream)
 {
 	if (r->fd[stream] >= 0)
 		return r->fd[stream];
-	char *path = final_path(r->seq, text, stream);
-	char *tmp = xasprintf("%s.partial", path);
+	if (r->path[stream] == NULL)
+		r->path[stream] = final_path(r->seq, text, stream);
+	char *tmp = xasprintf("%s.partial", r->path[stream]);
 	if (make_parent(tmp) == 0)
 		r->fd[stream] = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (r->fd[stream] < 0)
 		log_warn("[output] results: %s", tmp);
 	free(tmp);
-	free(path);
 	return r->fd[stream];
 }
 
@@ -183,49 +197,28 @@ results_finish(uint64_t seq, const char *text)
 	struct rfile *r = find(seq, true);
 	int err = 0;
 
-	for (int s = 1; s <= 2; s++) {
-		/* A job that wrote nothing still gets its (empty) files: they say it ended. */
-		if (temp_fd(r, text, s) < 0) {
+	/* A job that wrote nothing still gets its (empty) files: they say it ended. */
+	for (int s = 1; s <= 2; s++)
+		if (temp_fd(r, text, s) < 0)
 			err = errno ? errno : EIO;
-			continue;
-		}
-		char *path = final_path(seq, text, s);
-		char *tmp = xasprintf("%s.partial", path);
-		if (rename(tmp, path) < 0) {
-			err = errno;
-			log_warn("[output] results: %s", path);
-		}
-		free(tmp);
-		free(path);
-	}
-	forget(r);
-	return err;
+	int e = forget(r, true);
+	return err != 0 ? err : e;
 }
 
 void
-results_discard(uint64_t seq, const char *text)
+results_discard(uint64_t seq)
 {
 	struct rfile *r = find(seq, false);
 
-	if (r == NULL)
-		return;
-	for (int s = 1; s <= 2; s++) {
-		if (r->fd[s] < 0)
-			continue;
-		char *path = final_path(seq, text, s);
-		char *tmp = xasprintf("%s.partial", path);
-		unlink(tmp);
-		free(tmp);
-		free(path);
-	}
-	forget(r);
+	if (r != NULL)
+		forget(r, false);
 }
 
 void
 results_close(void)
 {
 	while (nopen > 0)
-		forget(&open_files[0]);
+		forget(&open_files[0], false);
 	free(open_files);
 	open_files = NULL;
 	capopen = 0;

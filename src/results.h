@@ -19,8 +19,8 @@ bool results_on(void);
 int  results_output(uint64_t seq, const char *text, int stream, const char *p, size_t n);
 /* The attempt of job seq ended: its files take their final names (made empty if it wrote nothing).  0, or an errno. */
 int  results_finish(uint64_t seq, const char *text);
-/* The attempt of job seq did not end (its worker died, or mpworker is stopping): its temporary files go. */
-void results_discard(uint64_t seq, const char *text);
+/* The attempt of job seq did not end (its worker died, or mpworker is stopping): its temporary files go.  Without results, nothing. */
+void results_discard(uint64_t seq);
 void results_close(void);
 
 #endif

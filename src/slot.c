@@ -33,6 +33,7 @@
 
 static void slot_died(struct slot *s, int status);
 static int  write_output(int fd, const char *p, size_t n);
+static int  job_output(const struct job *j, int stream, const char *p, size_t n);
 
 
 void
@@ -397,8 +398,7 @@ on_result(struct slot *s, const struct msg *m)
 				buf_printf(&line, " (%s)", reason);
 			buf_add(&line, "\n", 1);
 			if (s->output_lost == 0)
-				s->output_lost = order_on() ? order_output(j->seq, 1, line.data, line.len) :
-				    write_output(STDOUT_FILENO, line.data, line.len);
+				s->output_lost = job_output(j, 1, line.data, line.len);
 			buf_free(&line);
 		}
 		free(to);
@@ -406,8 +406,7 @@ on_result(struct slot *s, const struct msg *m)
 	if (r.flags & JR_ABORTED) {
 		/* Killed because we are stopping: not an attempt, the job is still to do. */
 		s->output_lost = 0;
-		if (results_on())
-			results_discard(j->seq, j->text);
+		results_discard(j->seq);
 		jq_push(&sup.retry, j);
 		return;
 	}
@@ -446,6 +445,21 @@ int
 sup_write_output(int stream, const char *p, size_t n)
 {
 	return write_output(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, p, n);
+}
+
+/*
+ * Where a job's output goes: its own files ([output] results), or our
+ * stdout/stderr (stream 1 or 2), in input order with keep_order.  0, or
+ * the errno of a failed write.
+ */
+static int
+job_output(const struct job *j, int stream, const char *p, size_t n)
+{
+	if (results_on())
+		return results_output(j->seq, j->text, stream, p, n);
+	if (order_on())
+		return order_output(j->seq, stream, p, n);
+	return sup_write_output(stream, p, n);
 }
 
 static int
@@ -515,13 +529,9 @@ slot_messages(struct slot *s)
 			 */
 			if (!sup.cfg->line_buffer)
 				sup.streaming = s;
-			if (s->output_lost == 0 && results_on())
-				s->output_lost = results_output(m.u.output.seq, s->inflight.head->text,
-				    m.u.output.stream == 2 ? 2 : 1, m.tail, m.taillen);
-			else if (s->output_lost == 0)
-				s->output_lost = order_on() ? order_output(m.u.output.seq, m.u.output.stream == 2 ? 2 : 1,
-				    m.tail, m.taillen) : write_output(m.u.output.stream == 2 ? STDERR_FILENO :
-				    STDOUT_FILENO, m.tail, m.taillen);
+			if (s->output_lost == 0)
+				s->output_lost = job_output(s->inflight.head, m.u.output.stream == 2 ? 2 : 1,
+				    m.tail, m.taillen);
 			break;
 		case MSG_RESULT:
 			on_result(s, &m);
@@ -703,8 +713,7 @@ slot_died(struct slot *s, int status)
 			snprintf(reason, sizeof(reason), "its worker %s", how);
 		if (r.exitval == 0 && r.signal == 0)
 			r.exitval = 255;
-		if (results_on())
-			results_discard(held->seq, held->text);
+		results_discard(held->seq);
 		job_finished(held, &r, reason);
 	}
 

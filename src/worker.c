@@ -46,9 +46,6 @@ struct worker {
 	off_t			 sent[3];	/* [output] line_buffer: how much of each scratch file went on */
 };
 
-/* The worker, for the job context's tick (one per process). */
-static struct worker *self;
-
 static void __attribute__((noreturn))
 wrk_exit(struct worker *w, int code)
 {
@@ -288,13 +285,12 @@ put_result(struct worker *w, uint64_t seq, const struct job_result *res, uint64_
 
 /*
  * Pass on what a command has written to a scratch file since last time:
- * with whole_lines, only up to its last newline.  Returns the bytes read.
+ * with whole_lines, only up to its last newline.
  */
-static uint64_t
+static void
 pass_on(struct worker *w, uint32_t stream, int fd, bool whole_lines)
 {
 	char chunk[MSG_CHUNK];
-	uint64_t total = 0;
 
 	for (;;) {
 		ssize_t n = pread(fd, chunk, sizeof(chunk), w->sent[stream]);
@@ -311,20 +307,19 @@ pass_on(struct worker *w, uint32_t stream, int fd, bool whole_lines)
 				take = (size_t)(nl - chunk) + 1;
 		}
 		put_lines(w, w->ctx.seq, stream, w->ctx.text, chunk, take);
-		total += take;
 		w->sent[stream] += (off_t)take;
 	}
-	return total;
 }
 
 /* [output] line_buffer: while a command runs, its whole lines so far. */
 static void
 tick(struct job_ctx *ctx)
 {
-	(void)ctx;
-	pass_on(self, 1, self->ctx.out_fd, true);
-	pass_on(self, 2, self->ctx.err_fd, true);
-	send_out(self);
+	struct worker *w = (struct worker *)((char *)ctx - offsetof(struct worker, ctx));
+
+	pass_on(w, 1, ctx->out_fd, true);
+	pass_on(w, 2, ctx->err_fd, true);
+	send_out(w);
 }
 
 /* Queue a command's output: in-process text first, then the scratch file.  Returns the bytes. */
@@ -346,8 +341,6 @@ queue_output(struct worker *w, uint32_t stream, struct buf *mem, int fd)
 		log_warn("cannot empty the output scratch file");
 	return total;
 }
-
-static int scratch_file(void);
 
 static void
 run_one(struct worker *w, struct wjob *j)
@@ -380,8 +373,8 @@ run_one(struct worker *w, struct wjob *j)
 		 */
 		close(ctx->out_fd);
 		close(ctx->err_fd);
-		ctx->out_fd = scratch_file();
-		ctx->err_fd = scratch_file();
+		ctx->out_fd = scratch_fd();
+		ctx->err_fd = scratch_fd();
 		ctx->leftovers = false;
 		if (ctx->out_fd < 0 || ctx->err_fd < 0) {
 			log_warn("cannot create an output scratch file");
@@ -451,12 +444,6 @@ run_group(struct worker *w)
 	send_out(w);
 }
 
-/* A scratch file for a child's output: unlinked from the start, reused per job. */
-static int
-scratch_file(void)
-{
-	return scratch_fd();
-}
 
 /*
  * Signals: SIGTERM and SIGCHLD are read from a signalfd (SIGTERM aborts
@@ -518,11 +505,10 @@ wrk_main(const struct wrk_args *a)
 	w.ctx.sigfd = w.sigfd;
 	w.ctx.spawned = report_spawn;
 	w.ctx.intent = report_intent;
-	self = &w;
 	if (a->cfg->line_buffer)
 		w.ctx.tick = tick;
-	w.ctx.out_fd = scratch_file();
-	w.ctx.err_fd = scratch_file();
+	w.ctx.out_fd = scratch_fd();
+	w.ctx.err_fd = scratch_fd();
 	if (w.ctx.out_fd < 0 || w.ctx.err_fd < 0) {
 		snprintf(err, sizeof(err), "cannot create an output scratch file: %s", strerror(errno));
 		goto initfail;
