@@ -130,9 +130,11 @@ perr(struct parse *p, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (p->errors++ < 20 && line > 0)
+	if (p->errors++ >= 20)
+		return;
+	if (line > 0)
 		buf_printf(&p->err, "%s:%d: %s\n", p->cfg->path, line, msg);
-	else if (p->errors <= 20)
+	else
 		buf_printf(&p->err, "%s: %s\n", p->cfg->path, msg);
 }
 
@@ -227,6 +229,28 @@ suggest(const char *section, const char *name)
 		}
 	}
 	return best;
+}
+
+/*
+ * Why [section] name is no key: with where it belongs when it is a key of
+ * another section (when home), or the key it is likely a misspelling of.
+ */
+static void
+unknown_key(const char *section, const char *name, char *msg, size_t msglen, bool home)
+{
+	const char *s = suggest(section, name);
+
+	for (size_t i = 0; home && i < NKEYS; i++) {
+		if (strcmp(keys[i].name, name) == 0) {
+			snprintf(msg, msglen, "[%s] %s: unknown key here: %s belongs in [%s]", section, name, name,
+			    keys[i].section);
+			return;
+		}
+	}
+	if (s != NULL)
+		snprintf(msg, msglen, "[%s] %s: unknown key (did you mean '%s'?)", section, name, s);
+	else
+		snprintf(msg, msglen, "[%s] %s: unknown key", section, name);
 }
 
 static int
@@ -366,17 +390,8 @@ on_ini_key(void *user, const char *section, const char *name, const char *value)
 		cfg->lines[i] = p->line;
 		return 1;
 	}
-	const char *s = suggest(section, name);
-	const char *home = NULL;
-	for (size_t i = 0; i < NKEYS && home == NULL; i++)
-		if (strcmp(keys[i].name, name) == 0)
-			home = keys[i].section;
-	if (home != NULL)
-		perr(p, p->line, "[%s] %s: unknown key here: %s belongs in [%s]", section, name, name, home);
-	else if (s != NULL)
-		perr(p, p->line, "[%s] %s: unknown key (did you mean '%s'?)", section, name, s);
-	else
-		perr(p, p->line, "[%s] %s: unknown key", section, name);
+	unknown_key(section, name, msg, sizeof(msg), true);
+	perr(p, p->line, "%s", msg);
 	return 0;
 }
 
@@ -621,11 +636,18 @@ strlist_free(struct strlist *sl)
 }
 
 void
-strlist_add(struct strlist *sl, const char *v)
+strlist_take(struct strlist *sl, char *v)
 {
 	sl->v = xrealloc(sl->v, (sl->n + 1) * sizeof(*sl->v));
-	sl->v[sl->n++] = xstrdup(v);
+	sl->v[sl->n++] = v;
 }
+
+void
+strlist_add(struct strlist *sl, const char *v)
+{
+	strlist_take(sl, xstrdup(v));
+}
+
 
 /* The whole of a file that cannot be read twice (a pipe), as a stream to read from. */
 static FILE *
@@ -663,7 +685,6 @@ apply_override(struct parse *p, const char *o)
 {
 	const char *eq = strchr(o, '='), *dot = strchr(o, '.');
 	char section[32], name[64], msg[512];
-	struct cfg *cfg = p->cfg;
 
 	if (eq == NULL || dot == NULL || dot > eq || (size_t)(dot - o) >= sizeof(section) ||
 	    (size_t)(eq - dot - 1) >= sizeof(name)) {
@@ -673,25 +694,13 @@ apply_override(struct parse *p, const char *o)
 	}
 	snprintf(section, sizeof(section), "%.*s", (int)(dot - o), o);
 	snprintf(name, sizeof(name), "%.*s", (int)(eq - dot - 1), dot + 1);
-	int i = key_index(section, name);
-	if (i < 0) {
-		const char *s = suggest(section, name);
+	if (cfg_set(p->cfg, section, name, eq + 1, msg, sizeof(msg)) < 0) {
 		p->errors++;
-		buf_printf(&p->err, "-o %s: [%s] %s: unknown key%s%s%s\n", o, section, name,
-		    s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
-		return;
+		if (key_index(section, name) < 0)
+			buf_printf(&p->err, "-o %s: %s\n", o, msg);
+		else
+			buf_printf(&p->err, "-o %s: [%s] %s: %s\n", o, section, name, msg);
 	}
-	/* A path on the command line is relative to the current directory. */
-	char *dir = cfg->dir;
-	cfg->dir = NULL;
-	const char *bad = set_value(cfg, &keys[i], eq + 1, msg, sizeof(msg));
-	cfg->dir = dir;
-	if (bad != NULL) {
-		p->errors++;
-		buf_printf(&p->err, "-o %s: [%s] %s: %s\n", o, section, name, bad);
-		return;
-	}
-	cfg->lines[i] = -1;
 }
 
 struct cfg *
@@ -751,7 +760,7 @@ cfg_load(const char *path, const struct strlist *overrides, char *err, size_t er
 	free(text);
 	if (p.errors > 0) {
 		if (p.errors > 20)
-			buf_printf(&p.err, "%s: %d more errors\n", path, p.errors - 20);
+			buf_printf(&p.err, "%s: %d more errors\n", cfg->path, p.errors - 20);
 		snprintf(err, errlen, "%s", p.err.data);
 		buf_free(&p.err);
 		cfg_free(cfg);
@@ -770,7 +779,7 @@ cfg_set(struct cfg *cfg, const char *section, const char *name, const char *valu
 	char *dir = cfg->dir;
 
 	if (i < 0) {
-		snprintf(err, errlen, "[%s] %s: unknown key", section, name);
+		unknown_key(section, name, err, errlen, false);
 		return -1;
 	}
 	/* A path on the command line is relative to the current directory. */
@@ -795,10 +804,7 @@ cfg_free(struct cfg *cfg)
 		if (keys[i].type == T_STRING || keys[i].type == T_ENUM) {
 			free(*(char **)dst);
 		} else if (keys[i].type == T_LIST) {
-			struct strlist *sl = dst;
-			for (size_t j = 0; j < sl->n; j++)
-				free(sl->v[j]);
-			free(sl->v);
+			strlist_free(dst);
 		}
 	}
 	free(cfg->lines);

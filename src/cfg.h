@@ -17,6 +17,8 @@ struct strlist {
 
 /* Append a copy of v. */
 void strlist_add(struct strlist *sl, const char *v);
+/* Append v (malloc'd), taking it. */
+void strlist_take(struct strlist *sl, char *v);
 void strlist_free(struct strlist *sl);
 
 struct cfg {

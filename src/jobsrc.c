@@ -427,23 +427,21 @@ next_statement(struct jobsrc *src, struct jobline *jl)
 					return src->eof = true, -1;
 				continue;
 			}
-			char *s = (char *)sqlsplit_trim(head, &len, src->sc.mysql);
+			char *s = sqlsplit_trim(head, &len, src->sc.mysql);
 			emit(src, jl, s, len, false);
 			return 1;
 		}
 		if (at_eof)
 			return src->eof = true, -1;
 		if (avail > JOB_MAX_LEN && !src->skipping) {
+			/* A failed job with the start; what the scan has passed is dropped on the next call. */
 			src->skipping = true;
 			len = avail;
-			char *s = (char *)sqlsplit_trim(head, &len, src->sc.mysql);
-			/* Keep what the scan has not passed; the scan goes on from there. */
-			buf_consume(&src->in, src->sc.pos);
-			src->sc.pos = 0;
-			emit(src, jl, s, 200, true);
+			emit(src, jl, sqlsplit_trim(head, &len, src->sc.mysql), 200, true);
 			return 1;
 		}
 		if (src->skipping) {
+			/* Keep what the scan has not passed; the scan goes on from there. */
 			buf_consume(&src->in, src->sc.pos);
 			src->sc.pos = 0;
 		}

@@ -82,33 +82,24 @@ vlog(int level, int errnum, const char *fmt, va_list ap)
 		vlog_always(level, errnum, fmt, ap);
 }
 
-#define LOG_FN(name, level, with_errno)				\
+#define LOG_FN(name, writer, level, with_errno)			\
 void								\
 name(const char *fmt, ...)					\
 {								\
 	int saved = errno;					\
 	va_list ap;						\
 	va_start(ap, fmt);					\
-	vlog(level, with_errno ? saved : 0, fmt, ap);		\
+	writer(level, with_errno ? saved : 0, fmt, ap);		\
 	va_end(ap);						\
 	errno = saved;						\
 }
 
-LOG_FN(log_warn, LOG_LVL_WARN, 1)
-LOG_FN(log_warnx, LOG_LVL_WARN, 0)
-LOG_FN(log_info, LOG_LVL_INFO, 0)
-LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
-LOG_FN(log_errorx, LOG_LVL_ERR, 0)
-
-void
-log_asked(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog_always(LOG_LVL_INFO, 0, fmt, ap);
-	va_end(ap);
-}
+LOG_FN(log_warn, vlog, LOG_LVL_WARN, 1)
+LOG_FN(log_warnx, vlog, LOG_LVL_WARN, 0)
+LOG_FN(log_info, vlog, LOG_LVL_INFO, 0)
+LOG_FN(log_debug, vlog, LOG_LVL_DEBUG, 0)
+LOG_FN(log_errorx, vlog, LOG_LVL_ERR, 0)
+LOG_FN(log_asked, vlog_always, LOG_LVL_INFO, 0)
 
 void
 fatal(const char *fmt, ...)

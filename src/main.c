@@ -160,9 +160,7 @@ main(int argc, char **argv)
 	/* --command and --sql stand for settings; -o come after, so they win. */
 	if (command != NULL) {
 		strlist_add(&opts.overrides, "jobs.type=command");
-		char *t = xasprintf("command.template=%s", command);
-		strlist_add(&opts.overrides, t);
-		free(t);
+		strlist_take(&opts.overrides, xasprintf("command.template=%s", command));
 	} else if (sql) {
 		strlist_add(&opts.overrides, "jobs.type=sql");
 	}
@@ -173,11 +171,8 @@ main(int argc, char **argv)
 			jobs_named = true;
 	if (config == NULL && !jobs_named)
 		strlist_add(&opts.overrides, "jobs.file=-");
-	if (halt != NULL) {
-		char *h = xasprintf("pool.halt=%s", halt);
-		strlist_add(&opts.overrides, h);
-		free(h);
-	}
+	if (halt != NULL)
+		strlist_take(&opts.overrides, xasprintf("pool.halt=%s", halt));
 	for (size_t i = 0; i < given.n; i++)
 		strlist_add(&opts.overrides, given.v[i]);
 	opts.config = config;

@@ -151,19 +151,17 @@ wait:
 	return 0;
 }
 
-const char *
-sqlsplit_trim(const char *text, size_t *len, bool mysql)
+char *
+sqlsplit_trim(char *text, size_t *len, bool mysql)
 {
-	const char *p = text, *end = text + *len;
+	char *p = text, *end = text + *len;
 
 	for (;;) {
 		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 			p++;
-		if (end - p >= 2 && p[0] == '-' && p[1] == '-') {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			p = nl != NULL ? nl + 1 : end;
-		} else if (mysql && p < end && *p == '#') {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
+		/* A comment line: -- (or # for MySQL) to its end. */
+		if ((end - p >= 2 && p[0] == '-' && p[1] == '-') || (mysql && p < end && *p == '#')) {
+			char *nl = memchr(p, '\n', (size_t)(end - p));
 			p = nl != NULL ? nl + 1 : end;
 		} else {
 			break;

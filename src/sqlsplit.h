@@ -31,6 +31,6 @@ size_t sqlsplit_scan(struct sqlsplit *s, const char *text, size_t len, bool at_e
 void   sqlsplit_reset(struct sqlsplit *s);
 
 /* The statement without the blanks and comment lines before it, and blanks after. */
-const char *sqlsplit_trim(const char *text, size_t *len, bool mysql);
+char *sqlsplit_trim(char *text, size_t *len, bool mysql);
 
 #endif

@@ -286,12 +286,8 @@ sup_check_halt(void)
 	sup.halted = true;
 	char why[160];
 	snprintf(why, sizeof(why), "halt %s: %" PRIu64 " jobs %s", c->halt, n, what[c->halt_on]);
-	if (c->halt_when == HALT_NOW) {
-		/* The running jobs are stopped, not recorded: --resume runs them. */
-		begin_stop(2, why);
-	} else {
-		begin_stop(1, why);
-	}
+	/* now: the running jobs are stopped, not recorded, and --resume runs them. */
+	begin_stop(c->halt_when == HALT_NOW ? 2 : 1, why);
 }
 
 void
@@ -811,11 +807,11 @@ setup(char *err, size_t errlen)
 	}
 	if (keeps_undo_record(err, errlen) < 0)
 		return -1;
-	/* The joblog is locked first, so that no other run changes it under the reading. */
 	if (sup.cfg->sql_ledger != NULL && sup.cfg->joblog == NULL && !sup.opt->dry_run) {
 		snprintf(err, errlen, "[sql] ledger needs a joblog ([pool] joblog or --joblog): it names the run");
 		return -1;
 	}
+	/* The joblog is locked first, so that no other run changes it under the reading. */
 	if (sup.cfg->joblog != NULL && !sup.opt->dry_run) {
 		/* A new run gets a new name in the ledger; a resumed one keeps its own. */
 		char *run = NULL;
