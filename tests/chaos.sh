@@ -36,10 +36,12 @@ seq 1 20000 | awk '{ printf "INSERT INTO chaos SELECT %d FROM pg_sleep(0.002) ON
 "$MPWORKER" --no-progress -c "$T/sql.ini" >sql.out 2>sql.err &
 mpw=$!
 wait_for 30 ok_at_least 500 sql.joblog || fail "SQL jobs did not start"
+# The worker is stopped before the killer starts, so that the killer,
+# which passes over the stopped one, can never pick it first.
+stop_one $mpw
 killer $mpw &
 kpid=$!
 sleep 1
-stop_one $mpw
 "$SRCDIR/tests/servers.sh" restart "$SERVERS" pg >>servers.out 2>&1 || fail "the database restart failed"
 wait $mpw; rc=$?
 wait $kpid
