@@ -18,6 +18,7 @@
 #include "db.h"
 #include "job.h"
 #include "log.h"
+#include "queue.h"
 #include "util.h"
 
 enum cfg_type { T_INT, T_DURATION, T_STRING, T_ENUM, T_LIST, T_BOOL };
@@ -41,6 +42,7 @@ static const char *const drivers[] = { "postgresql", "mysql", "sqlite", "none", 
 static const char *const types[] = { "sql", "rename", "command", NULL };
 static const char *const on_missing[] = { "skip", "fail", NULL };
 static const char *const splits[] = { "line", "statement", NULL };
+static const char *const sources[] = { "file", "queue", NULL };
 
 #define O(f) offsetof(struct cfg, f)
 
@@ -77,6 +79,17 @@ static const struct cfg_key keys[] = {
 	{ "jobs", "file",                T_STRING,   O(file), NULL, NULL, 0, 0, F_PATH },
 	{ "jobs", "job",                 T_LIST,     O(job), NULL, NULL, 0, 0, F_CODE },
 	{ "jobs", "split",               T_ENUM,     O(split), "line", splits, 0, 0, 0 },
+	{ "jobs", "source",              T_ENUM,     O(source), "file", sources, 0, 0, 0 },
+
+	{ "queue", "table",              T_STRING,   O(q_table), "mpworker_jobs", NULL, 0, 0, 0 },
+	{ "queue", "name",               T_STRING,   O(q_name), "default", NULL, 0, 0, 0 },
+	{ "queue", "lease",              T_DURATION, O(q_lease), "30", NULL, 1, 86400, 0 },
+	{ "queue", "batch",              T_INT,      O(q_batch), "64", NULL, 1, QUEUE_BATCH_MAX, 0 },
+	{ "queue", "attempts",           T_INT,      O(q_attempts), "3", NULL, 1, 1000, 0 },
+	{ "queue", "backoff",            T_DURATION, O(q_backoff), "1", NULL, 0, 86400, 0 },
+	{ "queue", "backoff_max",        T_DURATION, O(q_backoff_max), "300", NULL, 0, 86400 * 7, 0 },
+	{ "queue", "poll",               T_DURATION, O(q_poll), "1", NULL, 0.01, 3600, 0 },
+	{ "queue", "priority",           T_INT,      O(q_priority), "0", NULL, -1000000, 1000000, 0 },
 
 	{ "rename", "directory",         T_STRING,   O(directory), NULL, NULL, 0, 0, F_PATH },
 	{ "rename", "extensions",        T_STRING,   O(extensions), NULL, NULL, 0, 0, 0 },
@@ -116,7 +129,7 @@ struct parse {
 	struct {
 		char	 name[16];
 		int	 line;
-	}		 sections[8];	/* where each section header first stood */
+	}		 sections[12];	/* where each section header first stood */
 	int		 errors;
 	struct buf	 err;
 };
@@ -570,7 +583,7 @@ validate(struct cfg *cfg, struct parse *p)
 	if (cfg->init.n > 0 && strcmp(cfg->driver, "none") == 0)
 		perr(p, cfg_line(cfg, "database", "init"),
 		    "[database] init: init statements need a [database] driver");
-	if (cfg->file == NULL && cfg->job.n == 0 &&
+	if (cfg->file == NULL && cfg->job.n == 0 && !queue_on(cfg) &&
 	    (strcmp(cfg->type, "rename") != 0 || cfg->directory == NULL))
 		perr(p, type_line ? type_line : section_line(p, "jobs"),
 		    "[jobs]: no jobs: give file = or job =");
@@ -580,6 +593,10 @@ validate(struct cfg *cfg, struct parse *p)
 	if (cfg->password != NULL && cfg->password_file != NULL)
 		perr(p, cfg_line(cfg, "database", "password_file"),
 		    "[database] password_file: give password or password_file, not both");
+	char qmsg[256];
+	int qline = 0;
+	if (queue_check(cfg, &qline, qmsg, sizeof(qmsg)) < 0)
+		perr(p, qline ? qline : type_line, "%s", qmsg);
 	if (kind->check != NULL) {
 		char msg[512];
 		int line = 0;

@@ -58,6 +58,19 @@ struct cfg {
 	char   *file;
 	struct strlist job;
 	char   *split;		/* "line", or "statement": SQL split as psql does */
+	char   *source;		/* "file" (file, job, [rename] directory), or "queue" */
+
+	/* [queue] */
+	char   *q_table;	/* the queue table; TABLE_dead holds the jobs out of attempts */
+	char   *q_name;		/* the queue within it */
+	double  q_lease;	/* how long a claimed job stays this host's without a heartbeat */
+	long    q_batch;	/* the most jobs one claim takes */
+	long    q_attempts;	/* attempts before a job is dead */
+	double  q_backoff;	/* the wait after a first failed attempt; doubled after each */
+	double  q_backoff_max;
+	double  q_poll;		/* how often an idle host looks for jobs (jittered) */
+	long    q_priority;	/* --enqueue: the jobs' priority, lower first */
+	char    q_owner[160];	/* this host's owner id: set by the supervisor */
 
 	/* [sql] */
 	long    sql_batch;	/* jobs per transaction */

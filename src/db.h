@@ -135,6 +135,22 @@ struct db_driver {
 	 * whose result did not come are left "not run".
 	 */
 	int  (*lookup_many)(struct db_conn *c, struct db_lookup *l, size_t n, struct db_err *err);
+	/*
+	 * Optional (the queue): append s as a quoted string literal to out,
+	 * escaped for the connection.
+	 */
+	void (*quote)(struct db_conn *c, struct buf *out, const char *s, size_t len);
+	/*
+	 * Optional: COPY ... FROM STDIN (sql) with data, rows in COPY text.
+	 * 0, or -1 with err.
+	 */
+	int  (*copy_in)(struct db_conn *c, const char *sql, const char *data, size_t len, struct db_err *err);
+	/*
+	 * Optional: the descriptor to poll for notifications (LISTEN), and
+	 * how many have come (read them off).  -1 when the connection failed.
+	 */
+	int  (*notify_fd)(struct db_conn *c);
+	int  (*notifications)(struct db_conn *c);
 	/* 0 when the connection answers.  NULL where there is no server to lose (SQLite). */
 	int  (*ping)(struct db_conn *c);
 	void (*close)(struct db_conn *c);

@@ -573,6 +573,18 @@ my_ping(struct db_conn *c)
 }
 
 static void
+my_quote(struct db_conn *c, struct buf *out, const char *s, size_t len)
+{
+	char *lit = xmalloc(len * 2 + 1);
+	unsigned long n = mysql_real_escape_string(c->my, lit, s, len);
+
+	buf_addstr(out, "'");
+	buf_add(out, lit, n);
+	buf_addstr(out, "'");
+	free(lit);
+}
+
+static void
 my_close(struct db_conn *c)
 {
 	if (c->lookup != NULL)
@@ -597,6 +609,7 @@ const struct db_driver mpw_driver = {
 	.prepare = my_prepare,
 	.lookup = my_lookup,
 	.lookup_many = my_lookup_many,
+	.quote = my_quote,
 	.ping = my_ping,
 	.close = my_close,
 };

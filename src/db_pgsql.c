@@ -677,6 +677,71 @@ pg_ping(struct db_conn *c)
 }
 
 static void
+pg_quote(struct db_conn *c, struct buf *out, const char *s, size_t len)
+{
+	char *lit = PQescapeLiteral(c->pg, s, len);
+
+	/* Only a string that is not valid in the client encoding fails: keep its ASCII. */
+	if (lit == NULL) {
+		buf_addstr(out, "'");
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '\\')
+				buf_add(out, s[i] == '\'' ? "''" : &s[i], s[i] == '\'' ? 2 : 1);
+		buf_addstr(out, "'");
+		return;
+	}
+	buf_addstr(out, lit);
+	PQfreemem(lit);
+}
+
+static int
+pg_copy_in(struct db_conn *c, const char *sql, const char *data, size_t len, struct db_err *err)
+{
+	PGresult *res = PQexec(c->pg, sql);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		set_err(err, c->pg, res);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	if (PQputCopyData(c->pg, data, (int)len) != 1 || PQputCopyEnd(c->pg, NULL) != 1) {
+		set_err(err, c->pg, NULL);
+		rc = -1;
+	}
+	while ((res = PQgetResult(c->pg)) != NULL) {
+		if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK) {
+			set_err(err, c->pg, res);
+			rc = -1;
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+static int
+pg_notify_fd(struct db_conn *c)
+{
+	return PQsocket(c->pg);
+}
+
+static int
+pg_notifications(struct db_conn *c)
+{
+	PGnotify *n;
+	int count = 0;
+
+	if (PQconsumeInput(c->pg) == 0)
+		return -1;
+	while ((n = PQnotifies(c->pg)) != NULL) {
+		count++;
+		PQfreemem(n);
+	}
+	return count;
+}
+
+static void
 pg_close(struct db_conn *c)
 {
 	PQfinish(c->pg);
@@ -699,6 +764,10 @@ const struct db_driver mpw_driver = {
 #ifdef LIBPQ_HAS_PIPELINING
 	.lookup_many = pg_lookup_many,
 #endif
+	.quote = pg_quote,
+	.copy_in = pg_copy_in,
+	.notify_fd = pg_notify_fd,
+	.notifications = pg_notifications,
 	.ping = pg_ping,
 	.close = pg_close,
 };

@@ -23,6 +23,7 @@ struct db_driver;
 #define JR_TIMEOUT	0x01	/* killed for running past job_timeout */
 #define JR_ABORTED	0x02	/* killed because mpworker is stopping: not an attempt */
 #define JR_SKIPPED	0x04	/* nothing to do (a file with no mapping): not a failure */
+#define JR_FENCED	0x08	/* a queue's job that was no longer this host's: its work was rolled back */
 
 struct job_result {
 	double		start;		/* epoch seconds */

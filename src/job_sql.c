@@ -33,6 +33,7 @@
 #include "db.h"
 #include "job.h"
 #include "log.h"
+#include "queue.h"
 #include "util.h"
 
 /*
@@ -167,14 +168,17 @@ exec_job(struct job_ctx *ctx, struct job_item *it, struct db_err *e)
 	return ctx->drv->exec(ctx->db, it->text, &it->out, e);
 }
 
+static bool
+guarded(const struct job_ctx *ctx)
+{
+	return ctx->cfg->sql_ledger != NULL || queue_on(ctx->cfg);
+}
+
 static size_t
 sql_group_max(const struct job_ctx *ctx)
 {
-	/* With a ledger every job is a transaction: a group is a batch. */
-	if (ctx->cfg->sql_ledger != NULL)
-		return (size_t)ctx->cfg->sql_batch;
-	/* Batches: several in one round trip where the driver can. */
-	if (ctx->cfg->sql_batch > 1)
+	/* Batches (with a guard, every job is in one): several in one round trip where the driver can. */
+	if (ctx->cfg->sql_batch > 1 || guarded(ctx))
 		return (size_t)ctx->cfg->sql_batch *
 		    (ctx->cfg->sql_pipeline && ctx->drv->exec_batches != NULL ? BATCHES_IN_FLIGHT : 1);
 	return ctx->cfg->sql_pipeline && ctx->drv->exec_many != NULL ? (size_t)ctx->cfg->sql_depth : 1;
@@ -217,21 +221,59 @@ set_lost(struct job_ctx *ctx, struct job_item *it, const struct db_err *e)
 }
 
 /*
- * [sql] ledger: each job's statement runs in a transaction that first
- * records the job (this run's name, its number) in the ledger table, so
- * that the job and its record commit together or not at all.  A job the
- * ledger has already is done: whether the joblog missed it (mpworker was
- * killed after the commit) or the connection went at the COMMIT, it is
- * not run again.
+ * A guard: the first statements of the transaction a job (or a batch of
+ * them) runs in, so that the jobs and their record commit together or not
+ * at all.
  *
- * ledger_sql writes the INSERT of jobs' records into the ledger.
+ * [sql] ledger: the guard records the jobs (this run's name, their
+ * numbers) in the ledger table.  A job the ledger has already is done:
+ * whether the joblog missed it (mpworker was killed after the commit) or
+ * the connection went at the COMMIT, it is not run again.
+ *
+ * [jobs] source = queue: the guard is the queue's fence.  It deletes the
+ * jobs' rows, fenced by owner and (id, attempt), and fails unless the
+ * queue still gave this host every one of them; so a job is done exactly
+ * once, and an attempt whose lease went to another host never stands.
  */
+struct guard {
+	struct buf	sql[2];
+	int		k;		/* statements: 0 (no guard), 1 or 2 */
+};
+
 static void
-ledger_sql(const struct job_ctx *ctx, struct buf *q, const struct job_item *items, size_t n)
+guard_make(const struct job_ctx *ctx, const struct job_item *items, size_t n, struct guard *g)
 {
-	buf_printf(q, "INSERT INTO %s (run, seq) VALUES ", ctx->cfg->sql_ledger);
-	for (size_t i = 0; i < n; i++)
-		buf_printf(q, "%s('%s', %" PRIu64 ")", i ? ", " : "", ctx->cfg->ledger_run, items[i].seq);
+	memset(g, 0, sizeof(*g));
+	if (queue_on(ctx->cfg)) {
+		struct qtoken *t = xcalloc(n, sizeof(*t));
+		for (size_t i = 0; i < n; i++)
+			t[i] = (struct qtoken){ items[i].seq, items[i].attempt + 1 };
+		g->k = queue_sql_fence(ctx->cfg, t, n, g->sql);
+		free(t);
+	} else if (ctx->cfg->sql_ledger != NULL) {
+		buf_printf(&g->sql[0], "INSERT INTO %s (run, seq) VALUES ", ctx->cfg->sql_ledger);
+		for (size_t i = 0; i < n; i++)
+			buf_printf(&g->sql[0], "%s('%s', %" PRIu64 ")", i ? ", " : "", ctx->cfg->ledger_run,
+			    items[i].seq);
+		g->k = 1;
+	}
+}
+
+static void
+guard_free(struct guard *g)
+{
+	buf_free(&g->sql[0]);
+	buf_free(&g->sql[1]);
+}
+
+/* Run the guard's statements: 0, or -1 with e. */
+static int
+guard_exec(struct job_ctx *ctx, const struct guard *g, struct db_err *e)
+{
+	for (int i = 0; i < g->k; i++)
+		if (ctx->drv->exec(ctx->db, g->sql[i].data, NULL, e) < 0)
+			return -1;
+	return 0;
 }
 
 static void
@@ -243,23 +285,31 @@ rollback(struct job_ctx *ctx, const struct db_err *e)
 		ctx->drv->exec(ctx->db, "ROLLBACK", NULL, &ignored);
 }
 
-/* One job in its ledger transaction: 0 done (now, or before), -1 failed (e). */
+/* One job in its guarded transaction: 0 settled (done now or before, or fenced off), -1 failed (e). */
 static int
-ledger_alone(struct job_ctx *ctx, struct job_item *it, struct db_err *e)
+guarded_alone(struct job_ctx *ctx, struct job_item *it, struct db_err *e)
 {
-	struct buf q = { 0 };
+	struct guard g;
 	int rc;
 
-	ledger_sql(ctx, &q, it, 1);
+	guard_make(ctx, it, 1, &g);
 	if (ctx->drv->exec(ctx->db, ctx->drv->begin_sql, NULL, e) < 0) {
-		buf_free(&q);
+		guard_free(&g);
 		return -1;
 	}
-	rc = ctx->drv->exec(ctx->db, q.data, NULL, e);
-	buf_free(&q);
-	if (rc < 0 && duplicate_key(e)) {
+	rc = guard_exec(ctx, &g, e);
+	guard_free(&g);
+	if (rc < 0 && ctx->cfg->sql_ledger != NULL && duplicate_key(e)) {
 		rollback(ctx, e);
 		log_info("job %" PRIu64 " was done before (the ledger has it): not run again", it->seq);
+		return 0;
+	}
+	if (rc < 0 && queue_on(ctx->cfg) && queue_fence_refused(ctx->cfg, e)) {
+		rollback(ctx, e);
+		it->res.exitval = 1;
+		it->res.flags |= JR_FENCED;
+		snprintf(it->res.reason, sizeof(it->res.reason), "lease lost: the queue no longer gave this host"
+		    " attempt %u of the job; nothing of it stands", it->attempt + 1);
 		return 0;
 	}
 	if (rc < 0 || exec_job(ctx, it, e) < 0) {
@@ -288,7 +338,7 @@ run_alone(struct job_ctx *ctx, struct job_item *it)
 		}
 		memset(&e, 0, sizeof(e));
 		buf_reset(&it->out);
-		int rc = ctx->cfg->sql_ledger != NULL ? ledger_alone(ctx, it, &e) : exec_job(ctx, it, &e);
+		int rc = guarded(ctx) ? guarded_alone(ctx, it, &e) : exec_job(ctx, it, &e);
 		if (rc == 0)
 			break;
 		if (!e.lost) {
@@ -315,15 +365,15 @@ run_each(struct job_ctx *ctx, struct job_item *items, size_t n)
 			items[i].res.flags |= JR_ABORTED;
 }
 
-/* Fill statements for exec_many from the items; a ledger's INSERT goes first. */
+/* Fill statements for exec_many from the items; a guard's go first. */
 static struct db_stmt *
-make_stmts(struct job_item *items, size_t n, const struct buf *ledger)
+make_stmts(struct job_item *items, size_t n, const struct guard *g)
 {
-	size_t k = ledger != NULL;
+	size_t k = g != NULL ? (size_t)g->k : 0;
 	struct db_stmt *st = xcalloc(n + k, sizeof(*st));
 
-	if (ledger != NULL)
-		st[0].sql = ledger->data;
+	for (size_t i = 0; i < k; i++)
+		st[i].sql = g->sql[i].data;
 	for (size_t i = 0; i < n; i++) {
 		st[i + k].sql = items[i].text;
 		st[i + k].params = items[i].arg;
@@ -413,11 +463,11 @@ run_tx(struct job_ctx *ctx, struct job_item *items, size_t n, struct db_err *e)
 {
 	if (ctx->drv->exec(ctx->db, ctx->drv->begin_sql, NULL, e) < 0)
 		return -1;
-	if (ctx->cfg->sql_ledger != NULL) {
-		struct buf q = { 0 };
-		ledger_sql(ctx, &q, items, n);
-		int rc = ctx->drv->exec(ctx->db, q.data, NULL, e);
-		buf_free(&q);
+	if (guarded(ctx)) {
+		struct guard g;
+		guard_make(ctx, items, n, &g);
+		int rc = guard_exec(ctx, &g, e);
+		guard_free(&g);
 		if (rc < 0)
 			goto rollback;
 	}
@@ -446,12 +496,11 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 	int rc = 1;
 
 	if (ctx->cfg->sql_pipeline && ctx->drv->exec_many != NULL) {
-		/* With a ledger, its INSERT is the batch's first statement (st[0]). */
-		struct buf lq = { 0 };
-		size_t k = ctx->cfg->sql_ledger != NULL;
-		if (k)
-			ledger_sql(ctx, &lq, items, n);
-		struct db_stmt *st = make_stmts(items, n, k ? &lq : NULL);
+		/* A guard's statements are the batch's first (st[0 .. k)). */
+		struct guard g;
+		guard_make(ctx, items, n, &g);
+		size_t k = (size_t)g.k;
+		struct db_stmt *st = make_stmts(items, n, &g);
 		double t0 = now_mono(), start = now_wall();
 		rc = ctx->drv->exec_many(ctx->db, st, n + k, true, &e);
 		bool all = rc == 0;
@@ -461,11 +510,11 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 			set_times(items, st + k, n, t0, start);
 			note_latency(items, st + k, n, t0);
 			free(st);
-			buf_free(&lq);
+			guard_free(&g);
 			return;
 		}
 		free(st);
-		buf_free(&lq);
+		guard_free(&g);
 		if (rc == 0)
 			rc = -1;	/* it ran and failed: no need to try by hand */
 		else if (rc < 0 && !e.lost)
@@ -485,6 +534,39 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 static void run_plain(struct job_ctx *ctx, struct job_item *items, size_t n);
 
 /*
+ * Statements for exec_batches: the batches of per jobs one after another,
+ * each led by its guard's statements (*k of them), *total in all.  The
+ * guards are kept in *gp for as long as the statements are.
+ */
+static struct db_stmt *
+make_batches(struct job_ctx *ctx, struct job_item *items, size_t n, size_t per,
+    struct guard **gp, size_t *k, size_t *total)
+{
+	size_t nb = (n + per - 1) / per;
+	struct guard *g = guarded(ctx) ? xcalloc(nb, sizeof(*g)) : NULL;
+	struct db_stmt *st;
+
+	*k = 0;
+	for (size_t b = 0; g != NULL && b < nb; b++) {
+		guard_make(ctx, items + b * per, per < n - b * per ? per : n - b * per, &g[b]);
+		*k = (size_t)g[b].k;
+	}
+	*total = n + nb * *k;
+	st = xcalloc(*total, sizeof(*st));
+	for (size_t b = 0, at = 0; b < nb; b++) {
+		for (size_t j = 0; j < *k; j++)
+			st[at++].sql = g[b].sql[j].data;
+		for (size_t i = b * per; i < n && i < (b + 1) * per; i++) {
+			st[at].sql = items[i].text;
+			st[at].params = items[i].arg;
+			st[at++].out = &items[i].out;
+		}
+	}
+	*gp = g;
+	return st;
+}
+
+/*
  * More than one batch: in one round trip where the driver can.  The
  * batches before one that fails stand; that one's jobs run alone, so only
  * the bad one fails; the batches after it go again.
@@ -496,16 +578,26 @@ run_batches(struct job_ctx *ctx, struct job_item *items, size_t n)
 	struct db_err e = { 0 };
 	int rc = 1;
 
-	if (ctx->cfg->sql_pipeline && ctx->drv->exec_batches != NULL && ctx->cfg->sql_ledger == NULL) {
-		struct db_stmt *st = make_stmts(items, n, NULL);
+	if (ctx->cfg->sql_pipeline && ctx->drv->exec_batches != NULL) {
+		size_t k, total;
+		struct guard *g = NULL;
+		struct db_stmt *st = make_batches(ctx, items, n, per, &g, &k, &total);
+		struct db_stmt *ist = xcalloc(n, sizeof(*ist));
 		double t0 = now_mono(), start = now_wall();
-		rc = ctx->drv->exec_batches(ctx->db, st, n, per, &e);
-		for (first = 0; rc != 1 && first < n && st[first].status == 0; first++)
+		rc = ctx->drv->exec_batches(ctx->db, st, total, per + k, &e);
+		/* Each job's own statement, in the order of the items. */
+		for (size_t i = 0; i < n; i++)
+			ist[i] = st[(i / per) * (per + k) + k + i % per];
+		for (first = 0; rc != 1 && first < n && ist[first].status == 0; first++)
 			;
 		if (rc != 1)
-			set_times(items, st, first, t0, start);
+			set_times(items, ist, first, t0, start);
 		if (rc == 0 && first == n)
-			note_latency(items, st, n, t0);
+			note_latency(items, ist, n, t0);
+		for (size_t b = 0; g != NULL && b * per < n; b++)
+			guard_free(&g[b]);
+		free(g);
+		free(ist);
 		free(st);
 	}
 	if (rc == 1) {
@@ -549,9 +641,9 @@ run_plain(struct job_ctx *ctx, struct job_item *items, size_t n)
 		run_each(ctx, items, n);
 		return;
 	}
-	if (ctx->cfg->sql_batch > 1 && n > (size_t)ctx->cfg->sql_batch)
+	if ((ctx->cfg->sql_batch > 1 || guarded(ctx)) && n > (size_t)ctx->cfg->sql_batch)
 		run_batches(ctx, items, n);
-	else if (ctx->cfg->sql_batch > 1 && n > 1)
+	else if ((ctx->cfg->sql_batch > 1 && n > 1) || guarded(ctx))
 		run_batch(ctx, items, n);
 	else if (n > 1 && ctx->drv->exec_many != NULL)
 		run_pipelined(ctx, items, n);

@@ -12,6 +12,7 @@
 
 #include "cfg.h"
 #include "log.h"
+#include "qadmin.h"
 #include "rename.h"
 #include "sdnotify.h"
 #include "supervisor.h"
@@ -41,6 +42,12 @@ static const char usage_text[] =
 "                       (default: on when stderr is a terminal)\n"
 "      --service        run until stopped (systemd, Type=notify)\n"
 "      --undo JOBLOG    rename back every rename JOBLOG records, newest first\n"
+"queue ([jobs] source = queue; see mpworker.ini(5)):\n"
+"      --queue-init     make the queue table and its dead table (idempotent)\n"
+"      --enqueue [LINE...|-]  add jobs: the lines given, standard input (-),\n"
+"                       or what [jobs] names\n"
+"      --queue-status   ready, running, waiting and dead jobs, and where they run\n"
+"      --queue-retry ID...|all  put dead jobs back in the queue"
 "  -q, --quiet          errors only, no report\n"
 "  -v, --verbose        debugging detail: every worker start and exit\n"
 "  -h, --help           this text\n"
@@ -53,7 +60,7 @@ static const char usage_text[] =
 enum {
 	OPT_CHECK = 256, OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED,
 	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SERVICE, OPT_UNDO, OPT_FORCE, OPT_COMMAND, OPT_SQL, OPT_HALT,
-	OPT_LINE_BUFFER, OPT_TAG,
+	OPT_LINE_BUFFER, OPT_TAG, OPT_QUEUE_INIT, OPT_ENQUEUE, OPT_QUEUE_STATUS, OPT_QUEUE_RETRY,
 };
 
 static const struct option longopts[] = {
@@ -75,6 +82,10 @@ static const struct option longopts[] = {
 	{ "line-buffer",   no_argument,       NULL, OPT_LINE_BUFFER },
 	{ "tag",           no_argument,       NULL, OPT_TAG },
 	{ "keep-order",    no_argument,       NULL, 'k' },
+	{ "queue-init",    no_argument,       NULL, OPT_QUEUE_INIT },
+	{ "enqueue",       no_argument,       NULL, OPT_ENQUEUE },
+	{ "queue-status",  no_argument,       NULL, OPT_QUEUE_STATUS },
+	{ "queue-retry",   no_argument,       NULL, OPT_QUEUE_RETRY },
 	{ "quiet",         no_argument,       NULL, 'q' },
 	{ "verbose",       no_argument,       NULL, 'v' },
 	{ "help",          no_argument,       NULL, 'h' },
@@ -108,6 +119,7 @@ main(int argc, char **argv)
 	const char *config = NULL, *workers = NULL, *joblog = NULL, *undo = NULL, *command = NULL;
 	const char *halt = NULL;
 	bool check = false, sql = false;
+	int queue_cmd = 0;
 	int progress = -1;	/* -1: when stderr is a terminal */
 	int verbosity = LOG_LVL_INFO;
 	char err[8192];
@@ -135,6 +147,11 @@ main(int argc, char **argv)
 		case OPT_NO_PROGRESS: progress = 0; break;
 		case OPT_SERVICE: opts.service = true; break;
 		case OPT_UNDO: undo = optarg; break;
+		case OPT_QUEUE_INIT: case OPT_ENQUEUE: case OPT_QUEUE_STATUS: case OPT_QUEUE_RETRY:
+			if (queue_cmd != 0 && queue_cmd != c)
+				usage_error("%s", "--queue-init, --enqueue, --queue-status and --queue-retry exclude each other");
+			queue_cmd = c;
+			break;
 		case OPT_FORCE: opts.force = true; break;
 		case 'q': verbosity = LOG_LVL_ERR; opts.report = false; break;
 		case 'v': verbosity = LOG_LVL_DEBUG; break;
@@ -147,7 +164,8 @@ main(int argc, char **argv)
 			usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
+	/* Only the queue's commands take arguments: lines, or job ids. */
+	if (optind < argc && queue_cmd != OPT_ENQUEUE && queue_cmd != OPT_QUEUE_RETRY)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (undo != NULL) {
 		log_init(verbosity, "mpworker");
@@ -169,7 +187,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < given.n; i++)
 		if (strncmp(given.v[i], "jobs.file=", 10) == 0 || strncmp(given.v[i], "jobs.job=", 9) == 0)
 			jobs_named = true;
-	if (config == NULL && !jobs_named)
+	if (config == NULL && !jobs_named && queue_cmd == 0)
 		strlist_add(&opts.overrides, "jobs.file=-");
 	if (halt != NULL)
 		strlist_take(&opts.overrides, xasprintf("pool.halt=%s", halt));
@@ -196,6 +214,13 @@ main(int argc, char **argv)
 		cfg_print(cfg, stdout);
 		cfg_free(cfg);
 		return MPW_EXIT_OK;
+	}
+	if (queue_cmd != 0) {
+		int rc = queue_cmd == OPT_QUEUE_INIT ? qadmin_init(cfg) :
+		    queue_cmd == OPT_ENQUEUE ? qadmin_enqueue(cfg, argv + optind, argc - optind) :
+		    queue_cmd == OPT_QUEUE_STATUS ? qadmin_status(cfg) : qadmin_retry(cfg, argv + optind, argc - optind);
+		cfg_free(cfg);
+		return rc;
 	}
 	opts.progress = progress < 0 ? isatty(STDERR_FILENO) && !opts.service : progress;
 	return sup_run(cfg, &opts);

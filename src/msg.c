@@ -22,6 +22,12 @@ static const struct {
 	[MSG_RESULT]   = { "result",   sizeof(struct msg_result), 1 },
 	[MSG_INTENT]   = { "intent",   sizeof(struct msg_intent), 0 },
 	[MSG_GROUP]    = { "group",    sizeof(struct msg_group),  0 },
+	[MSG_Q_WANT]   = { "want",     sizeof(struct msg_qwant),  0 },
+	[MSG_Q_DONE]   = { "done",     sizeof(struct msg_qtoken), 0 },
+	[MSG_Q_FAIL]   = { "fail",     sizeof(struct msg_qtoken), 1 },
+	[MSG_Q_RELEASE] = { "release", sizeof(struct msg_qtoken), 0 },
+	[MSG_Q_JOB]    = { "qjob",     sizeof(struct msg_qtoken), 1 },
+	[MSG_Q_STATE]  = { "state",    sizeof(struct msg_qstate), 0 },
 };
 
 const char *

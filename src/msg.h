@@ -30,6 +30,14 @@ enum msg_type {
 	MSG_RESULT,	/* struct msg_result + reason when failed */
 	MSG_INTENT,	/* struct msg_intent: the file a rename job is about to rename */
 	MSG_GROUP,	/* struct msg_group: the worker runs its next n jobs together */
+	/* parent -> claimer (a queue source's process, claimer.c) */
+	MSG_Q_WANT,	/* struct msg_qwant: how many more jobs the host could take */
+	MSG_Q_DONE,	/* struct msg_qtoken: the attempt succeeded */
+	MSG_Q_FAIL,	/* struct msg_qtoken + why: the attempt failed */
+	MSG_Q_RELEASE,	/* struct msg_qtoken: the job never ran; give it back */
+	/* claimer -> parent (and MSG_READY, MSG_INITFAIL) */
+	MSG_Q_JOB,	/* struct msg_qtoken + the job's text */
+	MSG_Q_STATE,	/* struct msg_qstate: the queue's counts */
 	MSG_TYPE_MAX
 };
 
@@ -94,6 +102,24 @@ struct msg_result {
 	double   latency;	/* of runtime, the round trip a pipeline waited for; 0 unknown */
 };
 
+struct msg_qwant {
+	uint64_t want;		/* jobs the host could take now, beyond those it holds */
+	uint64_t received;	/* MSG_Q_JOB received so far: the rest are on their way */
+};
+
+struct msg_qtoken {
+	uint64_t id;
+	uint32_t attempt;	/* 1 for the first */
+	uint32_t dead;		/* MSG_Q_FAIL: no attempt can help (the line cannot run) */
+};
+
+struct msg_qstate {
+	int64_t  ready, running, waiting, dead;
+	double   age;		/* of the oldest ready job, seconds */
+	uint32_t empty;		/* no job of the queue is left but dead ones */
+	uint32_t pad;
+};
+
 /* A parsed message: the fixed part copied out, the tail pointing into the buffer. */
 struct msg {
 	uint32_t	 type;
@@ -104,6 +130,9 @@ struct msg {
 		struct msg_result	result;
 		struct msg_intent	intent;
 		struct msg_group	group;
+		struct msg_qwant	qwant;
+		struct msg_qtoken	qtoken;
+		struct msg_qstate	qstate;
 	} u;
 	const char	*tail;
 	size_t		 taillen;

@@ -260,6 +260,37 @@ record(const struct job *j, const struct msg_result *r, const char *cmd, size_t 
 }
 
 /*
+ * An attempt of a job from a source that settles its jobs (a queue): the
+ * source hears how it went, and retries it or gives it up.
+ */
+static void
+settled_at_source(struct job *j, const struct msg_result *r, const char *reason)
+{
+	bool success = r->exitval == 0 && r->signal == 0;
+	enum jobsrc_end how = success ? JS_OK : (r->flags & JR_FENCED) ? JS_FENCED :
+	    j->hopeless ? JS_HOPELESS : JS_FAILED;
+	bool final = jobsrc_ended(sup.src, j->seq, j->attempt, how, reason);
+
+	if (success && (r->flags & JR_SKIPPED))
+		sup.passed++;
+	else if (success)
+		sup.ok++;
+	else if (how == JS_FENCED)
+		sup.fenced++;
+	else if (final) {
+		log_warnx("job %" PRIu64 " failed: %s: %s", j->seq, reason,
+		    j->len > 200 ? "(command too long to show)" : j->text);
+		sup.failed++;
+	} else {
+		log_debug("job %" PRIu64 " attempt %u failed (%s); the queue runs it again", j->seq, j->attempt + 1,
+		    reason);
+		sup.retried++;
+	}
+	free(j);
+	sup_check_halt();
+}
+
+/*
  * A job's attempt has ended: log it, and either finish the job or queue
  * it again while it has retries left.  Takes ownership of j.
  */
@@ -274,6 +305,10 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 		record(j, r, j->text, j->len);
 	free(j->logged);
 	j->logged = NULL;
+	if (jobsrc_settles(sup.src)) {
+		settled_at_source(j, r, reason);
+		return;
+	}
 	if (success) {
 		if (r->flags & JR_SKIPPED)
 			sup.passed++;
@@ -778,6 +813,8 @@ reap(void)
 		struct slot *s = slot_by_pid(pid);
 		if (s != NULL)
 			slot_died(s, status);
+		else
+			jobsrc_reaped(sup.src, pid, status);
 	}
 }
 

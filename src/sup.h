@@ -52,6 +52,7 @@ struct job {
 	uint64_t	 seq;
 	unsigned	 attempt;	/* 0 for the first */
 	bool		 too_long;
+	bool		 hopeless;	/* cut short, or holds a NUL: no attempt can run it */
 	bool		 watched;	/* a file [rename] watch reported */
 	bool		 has_intent;	/* an attempt was about to rename this file: */
 	uint64_t	 intent_dev, intent_ino;
@@ -117,6 +118,7 @@ struct sup {
 	uint64_t		 read;		/* jobs taken from the source */
 	uint64_t		 skipped;
 	uint64_t		 ok, failed, retried, restarts;
+	uint64_t		 fenced;	/* attempts whose lease was lost: their work did not stand */
 	uint64_t		 passed;	/* finished with nothing to do (JR_SKIPPED) */
 	double			 started_mono;
 	double			 avg_service;	/* moving averages of results, for the window: */

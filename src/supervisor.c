@@ -38,6 +38,7 @@
 #include "log.h"
 #include "msg.h"
 #include "progress.h"
+#include "queue.h"
 #include "sdnotify.h"
 #include "sup.h"
 #include "supervisor.h"
@@ -103,6 +104,17 @@ draw_progress(bool force)
 
 /* --- dispatch ----------------------------------------------------------------- */
 
+/* How many jobs every worker could start soon: a window each, and one more. */
+static size_t
+capacity(void)
+{
+	size_t held = sup.pending.n + sup.retry.n, cap = (size_t)sup.nworkers * (size_t)(sup.window + 1);
+
+	for (int i = 0; i < sup.nslots; i++)
+		held += sup.slots[i]->inflight.n;
+	return cap > held ? cap - held : 0;
+}
+
 /* Read jobs from the source until enough are queued to keep every worker busy. */
 static void
 fill_pending(void)
@@ -110,6 +122,8 @@ fill_pending(void)
 	size_t want = (size_t)sup.nworkers * (size_t)sup.window_max + 64;
 	struct jobline jl;
 
+	if (!sup.src_eof && sup.stopping == 0)
+		jobsrc_want(sup.src, capacity());
 	while (!sup.src_eof && sup.pending.n < want && sup.stopping == 0) {
 		int r = jobsrc_next(sup.src, &jl);
 		if (r == 0)
@@ -127,15 +141,16 @@ fill_pending(void)
 		}
 		struct job *j = xmalloc(sizeof(*j) + jl.len + 1);
 		j->seq = jl.seq;
-		j->attempt = 0;
+		j->attempt = jl.attempt;
 		j->logged = NULL;
 		j->has_intent = false;
 		j->watched = jl.watched;
 		j->too_long = jl.too_long;
+		j->hopeless = jl.too_long || jl.has_nul;
 		j->len = jl.len;
 		memcpy(j->text, jl.text, jl.len);
 		j->text[jl.len] = '\0';
-		if (j->too_long || jl.has_nul) {
+		if (j->hopeless) {
 			/* Never run a line cut short: it fails, and retrying cannot help. */
 			struct msg_result res = { .seq = j->seq, .start = now_wall(), .exitval = 255 };
 			char why[96];
@@ -326,8 +341,10 @@ status_line(char *out, size_t len)
 			idle++;
 		queued += s->inflight.n > 0 ? s->inflight.n - 1 : 0;
 	}
-	snprintf(out, len, "%d busy, %d idle workers; %" PRIu64 " done, %" PRIu64 " failed, %zu queued%s",
-	    busy, idle, sup.ok, sup.failed, queued, sup.src_eof ? "" : " (input not finished)");
+	char src[192];
+	jobsrc_status(sup.src, src, sizeof(src));
+	snprintf(out, len, "%d busy, %d idle workers; %" PRIu64 " done, %" PRIu64 " failed, %zu queued%s%s",
+	    busy, idle, sup.ok, sup.failed, queued, sup.src_eof || src[0] ? "" : " (input not finished)", src);
 }
 
 static void
@@ -408,7 +425,15 @@ reload(void)
 		sdn_send("READY=1");
 		return;
 	}
+	if (strcmp(n->source, sup.cfg->source) != 0) {
+		log_warnx("reload refused: [jobs] source changed from %s to %s; that needs a restart",
+		    sup.cfg->source, n->source);
+		cfg_free(n);
+		sdn_send("READY=1");
+		return;
+	}
 	memcpy(n->ledger_run, sup.cfg->ledger_run, sizeof(n->ledger_run));
+	memcpy(n->q_owner, sup.cfg->q_owner, sizeof(n->q_owner));
 	if (sup.cfg != sup.src_cfg)
 		cfg_free(sup.cfg);
 	sup.cfg = n;
@@ -423,7 +448,7 @@ static void
 handle_signals(void)
 {
 	struct signalfd_siginfo si;
-	char line[256];
+	char line[512];
 
 	while (read(sup.sigfd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
@@ -510,6 +535,11 @@ check_finished(void)
 	for (int i = 0; i < sup.nworkers && i < sup.nslots; i++)
 		if (!sup.slots[i]->disabled)
 			all_disabled = false;
+	const char *why = jobsrc_failed(sup.src);
+	if (why != NULL && sup.exit_code == 0) {
+		log_errorx("%s; stopping", why);
+		sup.exit_code = MPW_EXIT_INIT;
+	}
 	if (all_disabled && sup.exit_code == 0 && !input_done()) {
 		init_failure_report();
 		log_errorx("no worker could start (each tried %d times); stopping", INIT_FAILURES_MAX);
@@ -531,7 +561,7 @@ check_finished(void)
 static void
 notify(double now)
 {
-	char line[256];
+	char line[512];
 
 	if (!sup.notified_ready) {
 		int ready = 0;
@@ -571,6 +601,9 @@ poll_timeout(double now)
 		if (s->state == SLOT_STOPPING && s->retired_at > 0 && !s->hung)
 			next = fmin(next, s->retired_at + KILL_GRACE);
 	}
+	double src = jobsrc_timer(sup.src);
+	if (src > 0)
+		next = fmin(next, src);
 	if (sup.term_at > 0)
 		next = fmin(next, sup.term_at);
 	if (sup.kill_at > 0)
@@ -631,9 +664,12 @@ run_loop(void)
 		size_t n = 0;
 		pfd[n] = (struct pollfd){ .fd = sup.sigfd, .events = POLLIN };
 		owner[n++] = NULL;
-		int srcfd = sup.src_eof || sup.stopping ? -1 : jobsrc_fd(sup.src);
-		if (srcfd >= 0 && sup.pending.n < (size_t)sup.nworkers * (size_t)sup.window_max) {
-			pfd[n] = (struct pollfd){ .fd = srcfd, .events = POLLIN };
+		short srcev;
+		int srcfd = sup.src_eof || sup.stopping ? -1 : jobsrc_fd(sup.src, &srcev);
+		/* A source that settles its jobs also takes their outcomes: always heard. */
+		if (srcfd >= 0 && (jobsrc_settles(sup.src) ||
+		    sup.pending.n < (size_t)sup.nworkers * (size_t)sup.window_max)) {
+			pfd[n] = (struct pollfd){ .fd = srcfd, .events = srcev };
 			owner[n++] = NULL;
 		}
 		for (int i = 0; i < sup.nslots; i++) {
@@ -656,7 +692,7 @@ run_loop(void)
 			if (pfd[i].fd == sup.sigfd)
 				handle_signals();
 			else if (owner[i] == NULL)
-				jobsrc_readable(sup.src);
+				jobsrc_ready(sup.src, pfd[i].revents);
 			else if (pfd[i].events & POLLIN)
 				slot_read(owner[i]);
 			else
@@ -694,6 +730,9 @@ report(double wall)
 	if (sup.skipped > 0 && n > 0 && (size_t)n < sizeof(line))
 		n += snprintf(line + n, sizeof(line) - (size_t)n,
 		    "; %" PRIu64 " skipped (already in the joblog)", sup.skipped);
+	if (sup.fenced > 0 && n > 0 && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n,
+		    "; %" PRIu64 " lost their lease (rolled back; the queue has them)", sup.fenced);
 	if ((sup.signalled || sup.halted) && jobs_left() && n > 0 && (size_t)n < sizeof(line))
 		snprintf(line + n, sizeof(line) - (size_t)n, "; %s: %zu%s jobs not run (--resume continues)",
 		    sup.halted ? "halted" : "interrupted", sup.pending.n + sup.retry.n, sup.src_eof ? "" : "+");
@@ -794,7 +833,23 @@ setup(char *err, size_t errlen)
 
 	if (sup.cfg->watch && !sup.opt->service)
 		log_info("[rename] watch takes effect with --service only");
+	if (queue_on(sup.cfg)) {
+		if (sup.opt->dry_run)
+			return snprintf(err, errlen, "--dry-run does not claim jobs from a queue;"
+			    " mpworker --queue-status shows what waits there"), -1;
+		if (sup.opt->resume || sup.opt->resume_failed)
+			return snprintf(err, errlen, "%s: the queue itself keeps what is left to do; run again without it",
+			    sup.opt->resume ? "--resume" : "--resume-failed"), -1;
+		if (queue_set_owner(sup.cfg, err, errlen) < 0)
+			return -1;
+		log_debug("queue: this host is %s", sup.cfg->q_owner);
+	}
 	sup.src = jobsrc_open(sup.src_cfg, sup.opt->service, err, errlen);
+	if (sup.src != NULL && jobsrc_failed(sup.src) != NULL) {
+		snprintf(err, errlen, "%s", jobsrc_failed(sup.src));
+		sup.exit_code = MPW_EXIT_INIT;
+		return -1;
+	}
 	if (sup.src == NULL) {
 		/* Name the configuration line that asked for it. */
 		int line = cfg_line(sup.src_cfg, "jobs", "file");
@@ -840,6 +895,14 @@ setup(char *err, size_t errlen)
 	return 0;
 }
 
+/* Jobs the source handed out that never ran: it may want them back (a queue). */
+static void
+give_back(const struct jobq *q)
+{
+	for (const struct job *j = q->head; sup.src != NULL && j != NULL; j = j->next)
+		jobsrc_unused(sup.src, j->seq, j->attempt);
+}
+
 static void
 teardown(void)
 {
@@ -853,6 +916,8 @@ teardown(void)
 		free(s);
 	}
 	free(sup.slots);
+	give_back(&sup.retry);
+	give_back(&sup.pending);
 	jq_free(&sup.pending);
 	jq_free(&sup.retry);
 	jobsrc_close(sup.src);
@@ -885,7 +950,7 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 	if (setup(err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
 		teardown();
-		return MPW_EXIT_USAGE;
+		return sup.exit_code != 0 ? sup.exit_code : MPW_EXIT_USAGE;
 	}
 	order_init(cfg->keep_order);
 	results_init(opts->dry_run ? NULL : cfg->results);

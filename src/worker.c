@@ -19,6 +19,7 @@
 #include "job.h"
 #include "log.h"
 #include "msg.h"
+#include "queue.h"
 #include "util.h"
 #include "worker.h"
 
@@ -355,6 +356,12 @@ run_one(struct worker *w, struct wjob *j)
 	memset(&ctx->res, 0, sizeof(ctx->res));
 	snprintf(num, sizeof(num), "%" PRIu64, j->seq);
 	setenv("MPWORKER_SEQ", num, 1);
+	if (queue_on(ctx->cfg)) {
+		/* The job's id in the queue and which attempt this is: what makes a command idempotent. */
+		setenv("MPW_JOB_ID", num, 1);
+		snprintf(num, sizeof(num), "%u", j->attempt + 1);
+		setenv("MPW_ATTEMPT", num, 1);
+	}
 
 	ctx->res.start = now_wall();
 	double t0 = now_mono();

@@ -9,6 +9,10 @@
 #
 # DIR/env sets MPW_PG_SOCKET MPW_PG_PORT MPW_MY_SOCKET MPW_MY_PORT, and
 # the user mpw, password mpwpass, database mpw on both.
+#
+# MPW_LISTEN=any (at start) makes them listen on every address, not only
+# 127.0.0.1, with password logins from 10.0.0.0/8: multi-host tests reach
+# them from network namespaces of their own, over veth pairs.
 set -eu
 
 cmd=${1:?usage: servers.sh start|stop|restart DIR [pg|my|all]}
@@ -35,15 +39,18 @@ pg_start() {
 	. "$D/env"
 	fast="-c fsync=off -c full_page_writes=off"
 	[ "${MPW_DURABLE:-0}" = 1 ] && fast=""
+	listen=127.0.0.1
+	[ "${MPW_LISTEN:-}" = any ] && listen='*'
 	as_user "$(pg_bin)/pg_ctl" -D "$D/pg/data" -l "$D/pg/log" -w -t 60 -o \
-		"-k $D/pg -p $MPW_PG_PORT -c listen_addresses=127.0.0.1 $fast -c max_connections=300" \
+		"-k $D/pg -p $MPW_PG_PORT -c listen_addresses=$listen $fast -c max_connections=300" \
 		start >/dev/null
 }
 
 my_start() {
 	. "$D/env"
 	as_user setsid mariadbd --no-defaults --datadir="$D/my/data" --socket="$MPW_MY_SOCKET" \
-		--port="$MPW_MY_PORT" --bind-address=127.0.0.1 --pid-file="$D/my/pid" \
+		--port="$MPW_MY_PORT" --bind-address="$( [ "${MPW_LISTEN:-}" = any ] && echo 0.0.0.0 || echo 127.0.0.1)" \
+		--pid-file="$D/my/pid" \
 		--log-error="$D/my/log" --skip-log-bin \
 		--innodb-flush-log-at-trx-commit="$( [ "${MPW_DURABLE:-0}" = 1 ] && echo 1 || echo 2)" \
 		--innodb-buffer-pool-size=128M --max-connections=400 --skip-name-resolve \
@@ -88,7 +95,8 @@ MPW_MY_PORT=$(free_port)
 MPW_DB_USER=mpw
 MPW_DB_PASSWORD=mpwpass
 MPW_DB_NAME=mpw
-export MPW_PG_SOCKET MPW_PG_PORT MPW_MY_SOCKET MPW_MY_PORT MPW_DB_USER MPW_DB_PASSWORD MPW_DB_NAME
+MPW_LISTEN=${MPW_LISTEN:-}
+export MPW_PG_SOCKET MPW_PG_PORT MPW_MY_SOCKET MPW_MY_PORT MPW_DB_USER MPW_DB_PASSWORD MPW_DB_NAME MPW_LISTEN
 ENV
 	. "$D/env"
 	if [ "$which" != my ]; then
@@ -96,6 +104,8 @@ ENV
 		[ "$(id -u)" -eq 0 ] && chown "$RUNAS" "$D/pg"
 		as_user "$(pg_bin)/initdb" -D "$D/pg/data" -U postgres -E UTF8 --auth-local=trust \
 			--auth-host=scram-sha-256 >/dev/null
+		[ "${MPW_LISTEN:-}" = any ] &&
+			echo "host all all 10.0.0.0/8 scram-sha-256" >> "$D/pg/data/pg_hba.conf"
 		pg_start
 		psql -X -q -h "$D/pg" -p "$MPW_PG_PORT" -U postgres -d postgres \
 			-c "CREATE ROLE mpw LOGIN SUPERUSER PASSWORD 'mpwpass'" \
@@ -112,7 +122,9 @@ ENV
 			CREATE USER mpw@localhost IDENTIFIED BY 'mpwpass';
 			CREATE USER mpw@'127.0.0.1' IDENTIFIED BY 'mpwpass';
 			GRANT ALL ON *.* TO mpw@localhost;
-			GRANT ALL ON *.* TO mpw@'127.0.0.1';"
+			GRANT ALL ON *.* TO mpw@'127.0.0.1';
+			CREATE USER mpw@'10.%' IDENTIFIED BY 'mpwpass';
+			GRANT ALL ON *.* TO mpw@'10.%';"
 	fi
 	;;
 stop)

@@ -1,0 +1,514 @@
+/* The claimer: see claimer.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "claimer.h"
+#include "db.h"
+#include "log.h"
+#include "msg.h"
+#include "queue.h"
+#include "util.h"
+#include "worker.h"
+
+/* How long a lost control connection is tried again in a one-shot run before the run gives up. */
+#define RECONNECT_GIVE_UP	60.0
+/* How often a service tells the parent the queue's counts, for its STATUS. */
+#define STATE_EVERY		5.0
+/* An idle MariaDB poll starts this soon, and doubles up to [queue] poll. */
+#define IDLE_FIRST		0.05
+/* While the queue has nothing ready, claims as jobs end here come at most this often. */
+#define CLAIM_SPACING		0.02
+/* Rescues come every half lease, but at least this often. */
+#define RESCUE_MAX_EVERY	5.0
+
+struct fail {
+	struct qtoken	 t;
+	bool		 dead;
+	char		*why;
+};
+
+struct claimer {
+	const struct claimer_args *a;
+	const struct cfg	*cfg;
+	const struct db_driver	*drv;
+	struct db_conn		*db;
+	struct buf		 in, out;
+	bool			 eof;		/* the parent closed the socket: settle and go */
+
+	uint64_t		 sent;		/* jobs sent to the parent */
+	uint64_t		 want;		/* from the last MSG_Q_WANT */
+	uint64_t		 received;
+
+	struct qtoken		*done, *rel;
+	size_t			 ndone, nrel, capdone, caprel;
+	struct fail		*fails;
+	size_t			 nfails, capfails;
+
+	double			 next_claim;	/* 0: as soon as there is demand */
+	double			 idle;		/* the wait after a claim that came back short */
+	double			 next_heartbeat, next_rescue, next_state, next_connect;
+	double			 lost_since;	/* when the connection was lost, 0 while up */
+	double			 backoff;
+	char			*said;		/* the last connection failure logged */
+	bool			 empty_said;
+};
+
+static double
+jitter(double d)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)rand();
+	return d * (0.75 + 0.5 * (double)r / 4294967296.0);
+}
+
+static void
+send_out(struct claimer *c)
+{
+	while (buf_pending(&c->out) > 0) {
+		int r = msg_flush(c->a->fd, &c->out);
+		if (r == 0)
+			break;
+		if (r < 0)
+			_exit(WEXIT_OK);	/* the parent is gone */
+		struct pollfd p = { .fd = c->a->fd, .events = POLLOUT };
+		poll(&p, 1, 1000);
+	}
+	buf_compact(&c->out);
+}
+
+static void
+push_token(struct qtoken **v, size_t *n, size_t *cap, const struct qtoken *t)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 256;
+		*v = xrealloc(*v, *cap * sizeof(**v));
+	}
+	(*v)[(*n)++] = *t;
+}
+
+static void
+lost(struct claimer *c, const struct db_err *e)
+{
+	log_warnx("queue: the connection to the database was lost (%s); reconnecting", e->msg);
+	db_close(c->drv, c->db);
+	c->db = NULL;
+	c->lost_since = now_mono();
+	c->next_connect = now_mono();
+	c->backoff = 0.1;
+}
+
+/* An error of a statement: the connection's loss, or one to log and pass over. */
+static void
+failed(struct claimer *c, const char *what, const struct db_err *e)
+{
+	if (e->lost)
+		lost(c, e);
+	else
+		log_warnx("queue: %s: %s%s%s%s", what, e->msg, e->code[0] ? " (" : "", e->code, e->code[0] ? ")" : "");
+}
+
+/* Connect, check the tables and listen: 0, or -1 with why in err. */
+static int
+open_db(struct claimer *c, char *err, size_t errlen)
+{
+	struct db_err e = { 0 };
+	struct buf q = { 0 };
+
+	if (db_open(c->cfg, &c->drv, &c->db, err, errlen) < 0)
+		return -1;
+	queue_sql_probe(c->cfg, &q);
+	if (c->drv->exec(c->db, q.data, NULL, &e) < 0) {
+		snprintf(err, errlen, "the queue table %s (or %s_dead) is missing or not of mpworker's shape: %s;"
+		    " mpworker --queue-init makes them", c->cfg->q_table, c->cfg->q_table, e.msg);
+		goto fail;
+	}
+	buf_reset(&q);
+	if (strcmp(c->drv->name, "mysql") == 0) {
+		/* SKIP LOCKED claims in a short READ COMMITTED transaction. */
+		buf_addstr(&q, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+	} else {
+		queue_sql_listen(c->cfg, &q);
+	}
+	if (c->drv->exec(c->db, q.data, NULL, &e) < 0) {
+		snprintf(err, errlen, "%s: %s", q.data, e.msg);
+		goto fail;
+	}
+	buf_free(&q);
+	return 0;
+fail:
+	buf_free(&q);
+	db_close(c->drv, c->db);
+	c->db = NULL;
+	return -1;
+}
+
+/* Try to (re)connect now.  Returns 0 when connected. */
+static int
+try_connect(struct claimer *c, bool first)
+{
+	char err[1024];
+
+	if (open_db(c, err, sizeof(err)) == 0) {
+		if (c->lost_since > 0)
+			log_info("queue: reconnected after %.1fs", now_mono() - c->lost_since);
+		c->lost_since = 0;
+		free(c->said);
+		c->said = NULL;
+		c->next_claim = c->next_heartbeat = c->next_rescue = 0;
+		return 0;
+	}
+	/* A one-shot run whose database is down at start stops at once, with the reason. */
+	if ((first && !c->a->service && !c->a->restarted) ||
+	    (!c->a->service && c->lost_since > 0 && now_mono() - c->lost_since > RECONNECT_GIVE_UP)) {
+		msg_put(&c->out, MSG_INITFAIL, NULL, 0, err, strlen(err));
+		send_out(c);
+		_exit(WEXIT_INIT);
+	}
+	if (c->said == NULL || strcmp(c->said, err) != 0)
+		log_warnx("queue: %s; trying again", err);
+	free(c->said);
+	c->said = xstrdup(err);
+	if (c->lost_since == 0)
+		c->lost_since = now_mono();
+	c->backoff = c->backoff == 0 ? 0.5 : fmin(c->backoff * 2, 30);
+	c->next_connect = now_mono() + jitter(c->backoff);
+	return -1;
+}
+
+static void
+parent_messages(struct claimer *c)
+{
+	struct msg m;
+	int r;
+
+	for (;;) {
+		ssize_t n = msg_read(c->a->fd, &c->in);
+		if (n == 0)
+			c->eof = true;
+		if (n <= 0)
+			break;
+	}
+	while ((r = msg_get(&c->in, &m)) == 1) {
+		switch (m.type) {
+		case MSG_Q_WANT:
+			/*
+			 * The host can take more than it asked for before: it
+			 * finished jobs.  After a claim that came back short, look
+			 * again soon, not at the next poll: a one-shot run's last
+			 * jobs end here, and the queue may be empty now.
+			 */
+			if (m.u.qwant.want > c->want && c->next_claim > now_mono() + CLAIM_SPACING)
+				c->next_claim = now_mono() + CLAIM_SPACING;
+			c->want = m.u.qwant.want;
+			c->received = m.u.qwant.received;
+			break;
+		case MSG_Q_DONE:
+			push_token(&c->done, &c->ndone, &c->capdone,
+			    &(struct qtoken){ m.u.qtoken.id, m.u.qtoken.attempt });
+			break;
+		case MSG_Q_RELEASE:
+			push_token(&c->rel, &c->nrel, &c->caprel, &(struct qtoken){ m.u.qtoken.id, m.u.qtoken.attempt });
+			break;
+		case MSG_Q_FAIL:
+			if (c->nfails == c->capfails) {
+				c->capfails = c->capfails ? c->capfails * 2 : 64;
+				c->fails = xrealloc(c->fails, c->capfails * sizeof(*c->fails));
+			}
+			c->fails[c->nfails++] = (struct fail){
+				.t = { m.u.qtoken.id, m.u.qtoken.attempt }, .dead = m.u.qtoken.dead != 0,
+				.why = xstrndup(m.tail, m.taillen),
+			};
+			break;
+		default:
+			log_warnx("queue: the parent sent a %s message; ending", msg_type_name(m.type));
+			_exit(WEXIT_PROTO);
+		}
+	}
+	if (r < 0) {
+		log_warnx("queue: malformed message from the parent; ending");
+		_exit(WEXIT_PROTO);
+	}
+	buf_compact(&c->in);
+}
+
+/* Tokens settled in statements of at most this many. */
+#define SETTLE_CHUNK	1000
+
+/* Completions and releases, batched; failures one by one.  Kept while the connection is down. */
+static void
+settle(struct claimer *c)
+{
+	struct db_err e = { 0 };
+
+	while (c->db != NULL && c->ndone > 0) {
+		size_t n = c->ndone < SETTLE_CHUNK ? c->ndone : SETTLE_CHUNK;
+		long r = queue_complete(c->drv, c->db, c->cfg, c->done + c->ndone - n, n, &e);
+		if (r < 0 && e.lost)
+			{
+			lost(c, &e);
+			return;
+		}
+		if (r < 0)
+			failed(c, "cannot record jobs done", &e);
+		else if ((size_t)r < n)
+			log_warnx("queue: %zu of %zu jobs done here were no longer this host's (their leases ran out):"
+			    " the queue kept the newer attempt", n - (size_t)r, n);
+		c->ndone -= n;
+	}
+	while (c->db != NULL && c->nrel > 0) {
+		size_t n = c->nrel < SETTLE_CHUNK ? c->nrel : SETTLE_CHUNK;
+		long r = queue_release(c->drv, c->db, c->cfg, c->rel + c->nrel - n, n, &e);
+		if (r < 0 && e.lost)
+			{
+			lost(c, &e);
+			return;
+		}
+		if (r < 0)
+			failed(c, "cannot give jobs back", &e);
+		c->nrel -= n;
+	}
+	while (c->db != NULL && c->nfails > 0) {
+		struct fail *f = &c->fails[c->nfails - 1];
+		bool dead = f->dead || f->t.attempt >= (uint32_t)c->cfg->q_attempts;
+		double delay = dead ? 0 : queue_backoff(c->cfg, f->t.attempt);
+		long r = queue_fail(c->drv, c->db, c->cfg, &f->t, f->why, delay, dead, &e);
+		if (r < 0 && e.lost)
+			{
+			lost(c, &e);
+			return;
+		}
+		if (r < 0)
+			failed(c, "cannot record a failed attempt", &e);
+		else if (r == 0)
+			log_warnx("queue: job %" PRIu64 " attempt %" PRIu32 " failed here, but the job was no longer this"
+			    " host's (its lease ran out): the queue kept the newer attempt", f->t.id, f->t.attempt);
+		else if (dead)
+			log_warnx("queue: job %" PRIu64 " is dead after %" PRIu32 " attempt%s: %s", f->t.id, f->t.attempt,
+			    f->t.attempt == 1 ? "" : "s", f->why);
+		else
+			log_info("queue: job %" PRIu64 " attempt %" PRIu32 " failed; again in %.1fs", f->t.id,
+			    f->t.attempt, delay);
+		free(f->why);
+		c->nfails--;
+	}
+}
+
+static void
+send_state(struct claimer *c, bool empty)
+{
+	struct msg_qstate st = { .empty = empty };
+	struct buf q = { 0 }, out = { 0 };
+	struct db_err e = { 0 };
+
+	queue_sql_counts(c->cfg, &q);
+	if (c->drv->exec(c->db, q.data, &out, &e) < 0) {
+		failed(c, "cannot count the queue's jobs", &e);
+	} else if (out.len > 0) {
+		char *p = out.data;
+		st.ready = strtoll(p, &p, 10);
+		st.running = strtoll(p, &p, 10);
+		st.waiting = strtoll(p, &p, 10);
+		st.dead = strtoll(p, &p, 10);
+		st.age = strtod(p, NULL);
+		msg_put(&c->out, MSG_Q_STATE, &st, sizeof(st), NULL, 0);
+	}
+	buf_free(&q);
+	buf_free(&out);
+}
+
+static void
+claim(struct claimer *c)
+{
+	uint64_t transit = c->sent - c->received;
+	uint64_t demand = c->want > transit ? c->want - transit : 0;
+	size_t ask = demand < (uint64_t)c->cfg->q_batch ? (size_t)demand : (size_t)c->cfg->q_batch;
+	struct qjob *jobs = NULL;
+	struct db_err e = { 0 };
+	double now = now_mono();
+
+	if (ask == 0 || now < c->next_claim)
+		return;
+	long n = queue_claim(c->drv, c->db, c->cfg, c->cfg->q_lease, ask, &jobs, &e);
+	if (n < 0) {
+		failed(c, "cannot claim jobs", &e);
+		c->next_claim = now + jitter(c->cfg->q_poll);
+		return;
+	}
+	for (long i = 0; i < n; i++) {
+		struct msg_qtoken t = { .id = jobs[i].t.id, .attempt = jobs[i].t.attempt };
+		msg_put(&c->out, MSG_Q_JOB, &t, sizeof(t), jobs[i].text, jobs[i].len);
+		free(jobs[i].text);
+	}
+	free(jobs);
+	c->sent += (uint64_t)n;
+	log_debug("queue: claimed %ld of the %zu asked for", n, ask);
+	if ((size_t)n == ask) {
+		c->idle = 0;
+		c->next_claim = 0;
+		c->empty_said = false;
+		return;
+	}
+	/*
+	 * Nothing more is ready: wait for a NOTIFY or the poll (jittered, so
+	 * that hosts do not poll in step), backing off while idle where
+	 * there is no NOTIFY.
+	 */
+	if (c->drv->notify_fd != NULL)
+		c->idle = c->cfg->q_poll;
+	else
+		c->idle = c->idle == 0 ? IDLE_FIRST : fmin(c->idle * 2, c->cfg->q_poll);
+	c->next_claim = now + jitter(c->idle);
+	if (n > 0)
+		return;
+	/* Whether any job is left, and when the next one waiting to be tried again is due. */
+	struct buf q = { 0 }, out = { 0 };
+	queue_sql_exists(c->cfg, &q);
+	if (c->drv->exec(c->db, q.data, &out, &e) < 0 || out.len == 0) {
+		failed(c, "cannot look at the queue", &e);
+	} else {
+		char *p;
+		long any = strtol(out.data, &p, 10);
+		double due = *p == '\t' && p[1] != '\\' ? strtod(p + 1, NULL) : -1;
+		if (due >= 0 && now + due < c->next_claim)
+			c->next_claim = now + due + 0.005;
+		if (any == 0 && !c->empty_said && !c->a->service)
+			send_state(c, true);
+		c->empty_said = any == 0;
+	}
+	buf_free(&q);
+	buf_free(&out);
+}
+
+static void
+timers(struct claimer *c)
+{
+	struct db_err e = { 0 };
+	struct buf q = { 0 };
+	double now = now_mono();
+
+	if (c->db != NULL && now >= c->next_heartbeat) {
+		queue_sql_heartbeat(c->cfg, c->cfg->q_lease, &q);
+		if (c->drv->exec(c->db, q.data, NULL, &e) < 0)
+			failed(c, "cannot extend the leases", &e);
+		c->next_heartbeat = now + c->cfg->q_lease / 3;
+	}
+	if (c->db != NULL && now >= c->next_rescue) {
+		long died = 0, back = queue_rescue(c->drv, c->db, c->cfg, &died, &e);
+		if (back < 0)
+			failed(c, "cannot rescue expired leases", &e);
+		else if (back > 0 || died > 0)
+			log_warnx("queue: %ld job%s whose host stopped renewing its lease %s back in the queue%s%ld dead",
+			    back, back == 1 ? "" : "s", back == 1 ? "is" : "are", died ? "; " : "", died);
+		c->next_rescue = now + jitter(fmin(c->cfg->q_lease / 2, RESCUE_MAX_EVERY));
+	}
+	if (c->db != NULL && c->a->service && now >= c->next_state) {
+		send_state(c, false);
+		c->next_state = now + STATE_EVERY;
+	}
+	buf_free(&q);
+}
+
+static int
+poll_timeout(const struct claimer *c)
+{
+	double now = now_mono(), next = now + 1;
+	uint64_t transit = c->sent - c->received;
+
+	if (c->db == NULL)
+		return poll_ms(c->next_connect - now);
+	next = fmin(next, c->next_heartbeat);
+	next = fmin(next, c->next_rescue);
+	if (c->want > transit)
+		next = fmin(next, c->next_claim);
+	if (c->a->service)
+		next = fmin(next, c->next_state);
+	return next <= now ? 0 : poll_ms(next - now);
+}
+
+void
+claimer_main(const struct claimer_args *a)
+{
+	static struct claimer c;
+	sigset_t none;
+
+	c.a = a;
+	c.cfg = a->cfg;
+	log_set_ident(xstrdup("mpworker[queue]"));
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	/* The parent says when to go, by closing the socket; a terminal's ^C is its to handle. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != a->parent)
+		_exit(WEXIT_TERM);
+	fd_set_nonblock(a->fd);
+
+	while (try_connect(&c, true) < 0) {
+		poll(NULL, 0, poll_ms(c.next_connect - now_mono()));
+		parent_messages(&c);
+		if (c.eof)
+			_exit(WEXIT_OK);
+	}
+	msg_put(&c.out, MSG_READY, NULL, 0, NULL, 0);
+	send_out(&c);
+
+	for (;;) {
+		parent_messages(&c);
+		if (c.db == NULL && now_mono() >= c.next_connect)
+			try_connect(&c, false);
+		if (c.db != NULL)
+			settle(&c);
+		if (c.eof && c.ndone + c.nrel + c.nfails == 0)
+			break;
+		if (c.eof && c.db == NULL && !c.a->service && c.lost_since > 0 &&
+		    now_mono() - c.lost_since > RECONNECT_GIVE_UP)
+			break;
+		if (c.db != NULL && !c.eof)
+			claim(&c);
+		if (c.db != NULL && !c.eof)
+			timers(&c);
+		send_out(&c);
+
+		struct pollfd p[2] = {
+			{ .fd = a->fd, .events = POLLIN },
+			{ .fd = c.db != NULL && c.drv->notify_fd != NULL ? c.drv->notify_fd(c.db) : -1, .events = POLLIN },
+		};
+		int r = poll(p, 2, c.eof ? poll_ms(c.next_connect - now_mono()) : poll_timeout(&c));
+		if (r > 0 && p[1].fd >= 0 && p[1].revents != 0) {
+			int n = c.drv->notifications(c.db);
+			if (n > 0) {
+				/* Jobs were enqueued: look now. */
+				c.next_claim = 0;
+				c.idle = 0;
+			} else if (n < 0) {
+				lost(&c, &(struct db_err){ .msg = "the connection closed" });
+			}
+		}
+	}
+	if (c.ndone + c.nrel + c.nfails > 0)
+		log_warnx("queue: %zu outcomes could not be recorded (the database is gone); their leases run out"
+		    " and the jobs run again", c.ndone + c.nrel + c.nfails);
+	db_close(c.drv, c.db);
+	_exit(WEXIT_OK);
+}
