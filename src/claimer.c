@@ -410,9 +410,12 @@ timers(struct claimer *c)
 		long died = 0, back = queue_rescue(c->drv, c->db, c->cfg, &died, &e);
 		if (back < 0)
 			failed(c, "cannot rescue expired leases", &e);
-		else if (back > 0 || died > 0)
-			log_warnx("queue: %ld job%s whose host stopped renewing its lease %s back in the queue%s%ld dead",
-			    back, back == 1 ? "" : "s", back == 1 ? "is" : "are", died ? "; " : "", died);
+		if (back > 0)
+			log_warnx("queue: %ld job%s whose host stopped renewing its lease %s back in the queue",
+			    back, back == 1 ? "" : "s", back == 1 ? "is" : "are");
+		if (died > 0)
+			log_warnx("queue: %ld job%s whose host stopped renewing its lease %s out of attempts: dead",
+			    died, died == 1 ? "" : "s", died == 1 ? "is" : "are");
 		c->next_rescue = now + jitter(fmin(c->cfg->q_lease / 2, RESCUE_MAX_EVERY));
 	}
 	if (c->db != NULL && c->a->service && now >= c->next_state) {

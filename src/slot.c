@@ -697,7 +697,7 @@ slot_died(struct slot *s, int status)
 	if (init_failed) {
 		const char *why = s->init_err ? s->init_err : "init hook failed";
 		s->init_failures++;
-		if (!sup.ever_ready && !sup.opt->dry_run) {
+		if (!sup.ever_ready && !sup.opt->dry_run && !sup.opt->service) {
 			/* Said once, with the count, as the run ends (init_failure_report). */
 			if (sup.init_fatal == NULL)
 				sup.init_fatal = xstrdup(why);
@@ -754,7 +754,7 @@ slot_died(struct slot *s, int status)
 
 	s->state = SLOT_EMPTY;
 	s->pid = 0;
-	if (init_failed && !sup.ever_ready && !sup.opt->dry_run) {
+	if (init_failed && !sup.ever_ready && !sup.opt->dry_run && !sup.opt->service) {
 		/* Nothing has ever started: the database is down or the config wrong. */
 		if (sup.exit_code == 0)
 			sup.exit_code = MPW_EXIT_INIT;

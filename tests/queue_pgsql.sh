@@ -1,0 +1,3 @@
+# The queue on postgresql.
+DRIVER=postgresql
+. "$SRCDIR/tests/queue_common.sh"
