@@ -51,6 +51,10 @@ function title(s) {
 	if (s == "scale-child") return "6. Scale: peak resident memory of the largest child (a worker; for xargs and parallel, a shell)"
 	if (s == "scale-tree") return "6. Scale: /usr/bin/time -v, maximum resident set size of the whole run"
 	if (s == "startup") return "7. Start-up and replacement (PostgreSQL connections, init hook)"
+	if (s ~ /^queue-sql-b/) return "Queue: 100,000 no-op SQL jobs drained by 1-3 hosts, claims and transactions of " substr(s, 12)
+	if (s == "queue-noop") return "Queue: no-op jobs beside graphile-worker (PostgreSQL, concurrency 4)"
+	if (s == "queue-cmd") return "Queue: 10 ms commands drained by 1-3 hosts"
+	if (s == "queue-rescue") return "Queue: kill -9 of one of 3 hosts: its jobs back in work"
 	return s
 }
 ARGIND == 1 {	# results.tsv: section, contender, value, unit

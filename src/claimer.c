@@ -28,6 +28,12 @@
 #define STATE_EVERY		5.0
 /* An idle MariaDB poll starts this soon, and doubles up to [queue] poll. */
 #define IDLE_FIRST		0.05
+/*
+ * Completions wait up to this long, or until this many, to go in one
+ * statement: one a job would cost the server a transaction per job.
+ */
+#define SETTLE_DELAY		0.02
+#define SETTLE_BATCH		256
 /* While the queue has nothing ready, claims as jobs end here come at most this often. */
 #define CLAIM_SPACING		0.02
 /* Rescues come every half lease, but at least this often. */
@@ -53,6 +59,7 @@ struct claimer {
 
 	struct qtoken		*done, *rel;
 	size_t			 ndone, nrel, capdone, caprel;
+	double			 done_since;	/* when the oldest completion not yet recorded came */
 	struct fail		*fails;
 	size_t			 nfails, capfails;
 
@@ -217,6 +224,8 @@ parent_messages(struct claimer *c)
 			c->received = m.u.qwant.received;
 			break;
 		case MSG_Q_DONE:
+			if (c->ndone == 0)
+				c->done_since = now_mono();
 			push_token(&c->done, &c->ndone, &c->capdone,
 			    &(struct qtoken){ m.u.qtoken.id, m.u.qtoken.attempt });
 			break;
@@ -248,13 +257,18 @@ parent_messages(struct claimer *c)
 /* Tokens settled in statements of at most this many. */
 #define SETTLE_CHUNK	1000
 
-/* Completions and releases, batched; failures one by one.  Kept while the connection is down. */
+/*
+ * Completions and releases, batched; failures one by one.  Kept while the
+ * connection is down.  Completions wait a moment for company (SETTLE_DELAY),
+ * unless the parent is done with us.
+ */
 static void
 settle(struct claimer *c)
 {
 	struct db_err e = { 0 };
+	bool due = c->eof || c->ndone >= SETTLE_BATCH || now_mono() - c->done_since >= SETTLE_DELAY;
 
-	while (c->db != NULL && c->ndone > 0) {
+	while (c->db != NULL && c->ndone > 0 && due) {
 		size_t n = c->ndone < SETTLE_CHUNK ? c->ndone : SETTLE_CHUNK;
 		long r = queue_complete(c->drv, c->db, c->cfg, c->done + c->ndone - n, n, &e);
 		if (r < 0 && e.lost)
@@ -433,6 +447,8 @@ poll_timeout(const struct claimer *c)
 
 	if (c->db == NULL)
 		return poll_ms(c->next_connect - now);
+	if (c->ndone > 0)
+		next = fmin(next, c->done_since + SETTLE_DELAY);
 	next = fmin(next, c->next_heartbeat);
 	next = fmin(next, c->next_rescue);
 	if (c->want > transit)

@@ -66,10 +66,10 @@ jobsrc_ignore(struct jobsrc *src, const char *path)
 }
 
 void
-jobsrc_want(struct jobsrc *src, size_t n)
+jobsrc_want(struct jobsrc *src, size_t n, size_t of)
 {
 	if (src->ops->want != NULL)
-		src->ops->want(src, n);
+		src->ops->want(src, n, of);
 }
 
 bool

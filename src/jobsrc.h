@@ -57,8 +57,11 @@ struct jobsrc_ops {
 	void (*ready)(struct jobsrc *src, short revents);
 	int  (*file_fd)(const struct jobsrc *src);
 	void (*ignore)(struct jobsrc *src, const char *path);
-	/* The host could take n more jobs now than it holds (a queue claims that many). */
-	void (*want)(struct jobsrc *src, size_t n);
+	/*
+	 * The host could take n more jobs now than it holds, of the `of` it
+	 * would hold when full (a queue claims for it).
+	 */
+	void (*want)(struct jobsrc *src, size_t n, size_t of);
 	/*
 	 * Attempts end here: the source, not the supervisor, retries them.
 	 * Returns whether the job is finished for good after a failure (no
@@ -118,7 +121,7 @@ void jobsrc_ready(struct jobsrc *src, short revents);
  */
 void jobsrc_ignore(struct jobsrc *src, const char *path);
 
-void jobsrc_want(struct jobsrc *src, size_t n);
+void jobsrc_want(struct jobsrc *src, size_t n, size_t of);
 /* Whether attempts end at the source (jobsrc_ended), not with the supervisor's retries. */
 bool jobsrc_settles(const struct jobsrc *src);
 bool jobsrc_ended(struct jobsrc *src, uint64_t seq, unsigned attempt, enum jobsrc_end how, const char *why);

@@ -258,10 +258,18 @@ put(struct qsrc *q, uint32_t type, const void *fixed, size_t len, const char *ta
 		msg_flush(q->fd, &q->out);
 }
 
+/*
+ * Ask the claimer for jobs once the host is half empty, not for every
+ * job that ends: claims of one job each would cost a transaction apiece.
+ * Half of what it holds when full still keeps every worker busy.
+ */
 static void
-qs_want(struct jobsrc *s, size_t n)
+qs_want(struct jobsrc *s, size_t n, size_t of)
 {
 	struct qsrc *q = QS(s);
+
+	if (n < (of + 1) / 2)
+		n = 0;
 	struct msg_qwant w = { .want = n, .received = q->received };
 
 	if (q->fd < 0 || !q->ready || (n == q->want_sent && (n == 0 || q->received == q->received_sent)))

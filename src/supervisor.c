@@ -104,15 +104,24 @@ draw_progress(bool force)
 
 /* --- dispatch ----------------------------------------------------------------- */
 
-/* How many jobs every worker could start soon: a window each, and one more. */
+/*
+ * How many more jobs the workers could start soon than are held, of the
+ * most that would be held (*of): a window each, one more, and enough to
+ * cover about LOOKAHEAD seconds of their work besides, so that a source
+ * across a network (a queue) is asked in good time.
+ */
+#define LOOKAHEAD	0.05
 static size_t
-capacity(void)
+capacity(size_t *of)
 {
-	size_t held = sup.pending.n + sup.retry.n, cap = (size_t)sup.nworkers * (size_t)(sup.window + 1);
+	size_t held = sup.pending.n + sup.retry.n, ahead = 0;
 
+	if (sup.avg_service > 0)
+		ahead = (size_t)fmin(LOOKAHEAD / sup.avg_service + 0.5, (double)sup.window_max);
+	*of = (size_t)sup.nworkers * ((size_t)sup.window + 1 + ahead);
 	for (int i = 0; i < sup.nslots; i++)
 		held += sup.slots[i]->inflight.n;
-	return cap > held ? cap - held : 0;
+	return *of > held ? *of - held : 0;
 }
 
 /* Read jobs from the source until enough are queued to keep every worker busy. */
@@ -122,8 +131,10 @@ fill_pending(void)
 	size_t want = (size_t)sup.nworkers * (size_t)sup.window_max + 64;
 	struct jobline jl;
 
-	if (!sup.src_eof && sup.stopping == 0)
-		jobsrc_want(sup.src, capacity());
+	if (!sup.src_eof && sup.stopping == 0) {
+		size_t of, n = capacity(&of);
+		jobsrc_want(sup.src, n, of);
+	}
 	while (!sup.src_eof && sup.pending.n < want && sup.stopping == 0) {
 		int r = jobsrc_next(sup.src, &jl);
 		if (r == 0)
