@@ -178,6 +178,34 @@ expect_eq "$DRIVER: what is left is nobody's, and was never run" \
 run_mpw -c c.ini
 expect_eq "$DRIVER: the next run does the rest" "$rc $(sort -u stop.out | wc -l) $(rows)" "0 300 0"
 
+# --- renames, and a service ------------------------------------------------------
+
+# Rename jobs from the queue: the files' paths are enqueued from a
+# [rename] directory's listing; any host renames them, once.
+M=m$$
+q "CREATE TABLE $M (old_name VARCHAR(100) PRIMARY KEY, new_name VARCHAR(100))"
+mkdir in
+for i in 1 2 3; do echo "$i" > "in/f$i.dat"; q "INSERT INTO $M VALUES ('f$i.dat', 'g$i.dat')"; done
+{ conf rename; printf '[rename]\ndirectory = in\nextensions = .dat\nlookup = SELECT new_name FROM %s WHERE old_name = $1\n' "$M"; } > r.ini
+run_mpw -c r.ini --enqueue
+expect_grep "$DRIVER: --enqueue takes what [rename] directory lists" "enqueued 3 jobs" out
+run_mpw -c r.ini
+expect_eq "$DRIVER: rename jobs from the queue" "$rc $(ls in | tr '\n' ' ')" "0 g1.dat g2.dat g3.dat "
+expect_eq "$DRIVER: ... and the queue is empty" "$(rows)" 0
+q "DROP TABLE $M"
+
+# A service drains the queue as jobs arrive, and its status counts the queue.
+"$MPWORKER" --service -c c.ini >out 2>err &
+svc=$!
+run_mpw -c c.ini --enqueue 'echo arrived >> svc.out'
+wait_for 20 lines_at_least 1 svc.out || fail "$DRIVER: the service did not take an enqueued job"
+svc_status() { kill -USR1 $svc; grep -q "status: .*queue: 0 ready, 0 running" err; }
+wait_for 20 svc_status || fail "$DRIVER: the service's status does not count the queue"
+expect_grep "$DRIVER: the service's status counts the queue" "queue: 0 ready, 0 running, 0 waiting, [0-9]+ dead" err
+kill -TERM $svc
+wait $svc
+expect_eq "$DRIVER: the service stops cleanly" "$?" 0
+
 # --- bad input ----------------------------------------------------------------
 
 printf 'echo one\necho t\000wo\necho three\n' > nul.jobs
