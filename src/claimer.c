@@ -257,6 +257,35 @@ parent_messages(struct claimer *c)
 /* Tokens settled in statements of at most this many. */
 #define SETTLE_CHUNK	1000
 
+typedef long (*settle_fn)(const struct db_driver *, struct db_conn *, const struct cfg *,
+    const struct qtoken *, size_t, struct db_err *);
+
+/*
+ * Record what fn does for t[0..*n), newest first, SETTLE_CHUNK at a time.
+ * -1 when the connection was lost (what is left stays for later).
+ */
+static int
+settle_tokens(struct claimer *c, const struct qtoken *t, size_t *n, settle_fn fn, const char *what)
+{
+	struct db_err e = { 0 };
+
+	while (*n > 0) {
+		size_t k = *n < SETTLE_CHUNK ? *n : SETTLE_CHUNK;
+		long r = fn(c->drv, c->db, c->cfg, t + *n - k, k, &e);
+		if (r < 0 && e.lost) {
+			lost(c, &e);
+			return -1;
+		}
+		if (r < 0)
+			failed(c, what, &e);
+		else if ((size_t)r < k)
+			log_warnx("queue: %zu of %zu jobs (%s) were no longer this host's (their leases ran out):"
+			    " the queue kept the newer attempt", k - (size_t)r, k, what);
+		*n -= k;
+	}
+	return 0;
+}
+
 /*
  * Completions and releases, batched; failures one by one.  Kept while the
  * connection is down.  Completions wait a moment for company (SETTLE_DELAY),
@@ -268,33 +297,10 @@ settle(struct claimer *c)
 	struct db_err e = { 0 };
 	bool due = c->eof || c->ndone >= SETTLE_BATCH || now_mono() - c->done_since >= SETTLE_DELAY;
 
-	while (c->db != NULL && c->ndone > 0 && due) {
-		size_t n = c->ndone < SETTLE_CHUNK ? c->ndone : SETTLE_CHUNK;
-		long r = queue_complete(c->drv, c->db, c->cfg, c->done + c->ndone - n, n, &e);
-		if (r < 0 && e.lost)
-			{
-			lost(c, &e);
-			return;
-		}
-		if (r < 0)
-			failed(c, "cannot record jobs done", &e);
-		else if ((size_t)r < n)
-			log_warnx("queue: %zu of %zu jobs done here were no longer this host's (their leases ran out):"
-			    " the queue kept the newer attempt", n - (size_t)r, n);
-		c->ndone -= n;
-	}
-	while (c->db != NULL && c->nrel > 0) {
-		size_t n = c->nrel < SETTLE_CHUNK ? c->nrel : SETTLE_CHUNK;
-		long r = queue_release(c->drv, c->db, c->cfg, c->rel + c->nrel - n, n, &e);
-		if (r < 0 && e.lost)
-			{
-			lost(c, &e);
-			return;
-		}
-		if (r < 0)
-			failed(c, "cannot give jobs back", &e);
-		c->nrel -= n;
-	}
+	if (due && settle_tokens(c, c->done, &c->ndone, queue_complete, "done here") < 0)
+		return;
+	if (settle_tokens(c, c->rel, &c->nrel, queue_release, "given back") < 0)
+		return;
 	while (c->db != NULL && c->nfails > 0) {
 		struct fail *f = &c->fails[c->nfails - 1];
 		bool dead = f->dead || f->t.attempt >= (uint32_t)c->cfg->q_attempts;

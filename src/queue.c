@@ -429,14 +429,15 @@ done:
 	return n;
 }
 
-long
-queue_complete(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg,
+/* A change to the rows of t[0..n) that are still this host's (stmt names the table and what to set). */
+static long
+fenced_change(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg, const char *stmt,
     const struct qtoken *t, size_t n, struct db_err *e)
 {
 	struct buf s = { 0 }, q = { 0 };
 	long r;
 
-	buf_printf(&s, "DELETE FROM %s WHERE ", cfg->q_table);
+	buf_printf(&s, "%s WHERE ", stmt);
 	where_tokens(cfg, t, n, &s);
 	counted(cfg, &q, s.data);
 	r = run_count(drv, c, q.data, e);
@@ -446,20 +447,25 @@ queue_complete(const struct db_driver *drv, struct db_conn *c, const struct cfg 
 }
 
 long
+queue_complete(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg,
+    const struct qtoken *t, size_t n, struct db_err *e)
+{
+	char stmt[128];
+
+	snprintf(stmt, sizeof(stmt), "DELETE FROM %s", cfg->q_table);
+	return fenced_change(drv, c, cfg, stmt, t, n, e);
+}
+
+long
 queue_release(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg,
     const struct qtoken *t, size_t n, struct db_err *e)
 {
-	struct buf s = { 0 }, q = { 0 };
-	long r;
+	char stmt[160];
 
 	/* Never run: the claim is undone, attempt and all. */
-	buf_printf(&s, "UPDATE %s SET owner = NULL, lease_until = NULL, attempt = attempt - 1 WHERE ", cfg->q_table);
-	where_tokens(cfg, t, n, &s);
-	counted(cfg, &q, s.data);
-	r = run_count(drv, c, q.data, e);
-	buf_free(&s);
-	buf_free(&q);
-	return r;
+	snprintf(stmt, sizeof(stmt), "UPDATE %s SET owner = NULL, lease_until = NULL, attempt = attempt - 1",
+	    cfg->q_table);
+	return fenced_change(drv, c, cfg, stmt, t, n, e);
 }
 
 long
