@@ -56,12 +56,28 @@ struct claimer {
 	uint64_t		 sent;		/* jobs sent to the parent */
 	uint64_t		 want;		/* from the last MSG_Q_WANT */
 	uint64_t		 received;
+	/*
+	 * The jobs sent that the parent has not said it received, oldest
+	 * first (at most what it wanted): those still on their way when it
+	 * closes the socket are given back here, since it never saw them.
+	 */
+	struct qtoken		*transit;
+	size_t			 ntransit, captransit;
 
 	struct qtoken		*done, *rel;
 	size_t			 ndone, nrel, capdone, caprel;
 	double			 done_since;	/* when the oldest completion not yet recorded came */
 	struct fail		*fails;
 	size_t			 nfails, capfails;
+	/*
+	 * A claimer that replaces one that died first hears what the host
+	 * holds (MSG_Q_HELD), and gives back the rest the host owns; it
+	 * claims nothing before.
+	 */
+	struct qtoken		*held;
+	size_t			 nheld, capheld;
+	bool			 told;		/* the list is whole */
+	bool			 reconciled;
 
 	double			 next_claim;	/* 0: as soon as there is demand */
 	double			 idle;		/* the wait after a claim that came back short */
@@ -202,10 +218,12 @@ parent_messages(struct claimer *c)
 	struct msg m;
 	int r;
 
+	bool ended = false;
+
 	for (;;) {
 		ssize_t n = msg_read(c->a->fd, &c->in);
 		if (n == 0)
-			c->eof = true;
+			ended = true;
 		if (n <= 0)
 			break;
 	}
@@ -221,13 +239,31 @@ parent_messages(struct claimer *c)
 			if (m.u.qwant.want > c->want && c->next_claim > now_mono() + CLAIM_SPACING)
 				c->next_claim = now_mono() + CLAIM_SPACING;
 			c->want = m.u.qwant.want;
-			c->received = m.u.qwant.received;
+			if (m.u.qwant.received > c->received && m.u.qwant.received <= c->sent) {
+				size_t got = (size_t)(m.u.qwant.received - c->received);
+				memmove(c->transit, c->transit + got, (c->ntransit - got) * sizeof(*c->transit));
+				c->ntransit -= got;
+				c->received = m.u.qwant.received;
+			}
 			break;
 		case MSG_Q_DONE:
 			if (c->ndone == 0)
 				c->done_since = now_mono();
 			push_token(&c->done, &c->ndone, &c->capdone,
 			    &(struct qtoken){ m.u.qtoken.id, m.u.qtoken.attempt });
+			break;
+		case MSG_Q_HELD:
+			if (m.taillen != (size_t)m.u.qheld.n * sizeof(struct msg_qtoken)) {
+				log_warnx("queue: a malformed list of held jobs from the parent; ending");
+				_exit(WEXIT_PROTO);
+			}
+			for (uint32_t i = 0; i < m.u.qheld.n; i++) {
+				struct msg_qtoken t;
+				memcpy(&t, m.tail + i * sizeof(t), sizeof(t));
+				push_token(&c->held, &c->nheld, &c->capheld, &(struct qtoken){ t.id, t.attempt });
+			}
+			if (m.u.qheld.last)
+				c->told = true;
 			break;
 		case MSG_Q_RELEASE:
 			push_token(&c->rel, &c->nrel, &c->caprel, &(struct qtoken){ m.u.qtoken.id, m.u.qtoken.attempt });
@@ -252,6 +288,13 @@ parent_messages(struct claimer *c)
 		_exit(WEXIT_PROTO);
 	}
 	buf_compact(&c->in);
+	if (ended && !c->eof) {
+		/* Jobs the parent never received go back with the rest it gives back. */
+		for (size_t i = 0; i < c->ntransit; i++)
+			push_token(&c->rel, &c->nrel, &c->caprel, &c->transit[i]);
+		c->ntransit = 0;
+		c->eof = true;
+	}
 }
 
 /* Tokens settled in statements of at most this many. */
@@ -350,6 +393,31 @@ send_state(struct claimer *c, bool empty)
 	buf_free(&out);
 }
 
+/*
+ * The claimer before this one died: every job the host owns in the table
+ * but does not hold goes back.  Those are outcomes the old claimer had not
+ * recorded (the job ran: its attempt counts) and jobs it had sent that
+ * never arrived.
+ */
+static void
+reconcile(struct claimer *c)
+{
+	struct db_err e = { 0 };
+	long n = queue_disown(c->drv, c->db, c->cfg, c->held, c->nheld, &e);
+
+	if (n < 0) {
+		failed(c, "cannot give back the jobs the last claimer left", &e);
+		return;
+	}
+	if (n > 0)
+		log_warnx("queue: %ld job%s the last claimer left unrecorded %s back in the queue; they run again",
+		    n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
+	free(c->held);
+	c->held = NULL;
+	c->nheld = c->capheld = 0;
+	c->reconciled = true;
+}
+
 static void
 claim(struct claimer *c)
 {
@@ -371,6 +439,7 @@ claim(struct claimer *c)
 	for (long i = 0; i < n; i++) {
 		struct msg_qtoken t = { .id = jobs[i].t.id, .attempt = jobs[i].t.attempt };
 		msg_put(&c->out, MSG_Q_JOB, &t, sizeof(t), jobs[i].text, jobs[i].len);
+		push_token(&c->transit, &c->ntransit, &c->captransit, &jobs[i].t);
 		free(jobs[i].text);
 	}
 	free(jobs);
@@ -472,6 +541,7 @@ claimer_main(const struct claimer_args *a)
 
 	c.a = a;
 	c.cfg = a->cfg;
+	c.reconciled = !a->restarted;
 	log_set_ident(xstrdup("mpworker[queue]"));
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
@@ -509,7 +579,9 @@ claimer_main(const struct claimer_args *a)
 		if (c.eof && c.db == NULL && !c.a->service && c.lost_since > 0 &&
 		    now_mono() - c.lost_since > RECONNECT_GIVE_UP)
 			break;
-		if (c.db != NULL && !c.eof)
+		if (c.db != NULL && !c.reconciled && c.told)
+			reconcile(&c);
+		if (c.db != NULL && !c.eof && c.reconciled)
 			claim(&c);
 		if (c.db != NULL && !c.eof)
 			timers(&c);

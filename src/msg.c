@@ -26,6 +26,7 @@ static const struct {
 	[MSG_Q_DONE]   = { "done",     sizeof(struct msg_qtoken), 0 },
 	[MSG_Q_FAIL]   = { "fail",     sizeof(struct msg_qtoken), 1 },
 	[MSG_Q_RELEASE] = { "release", sizeof(struct msg_qtoken), 0 },
+	[MSG_Q_HELD]   = { "held",     sizeof(struct msg_qheld),  1 },
 	[MSG_Q_JOB]    = { "qjob",     sizeof(struct msg_qtoken), 1 },
 	[MSG_Q_STATE]  = { "state",    sizeof(struct msg_qstate), 0 },
 };

@@ -35,6 +35,7 @@ enum msg_type {
 	MSG_Q_DONE,	/* struct msg_qtoken: the attempt succeeded */
 	MSG_Q_FAIL,	/* struct msg_qtoken + why: the attempt failed */
 	MSG_Q_RELEASE,	/* struct msg_qtoken: the job never ran; give it back */
+	MSG_Q_HELD,	/* struct msg_qheld + n struct msg_qtoken: the jobs the host holds (to a new claimer) */
 	/* claimer -> parent (and MSG_READY, MSG_INITFAIL) */
 	MSG_Q_JOB,	/* struct msg_qtoken + the job's text */
 	MSG_Q_STATE,	/* struct msg_qstate: the queue's counts */
@@ -113,6 +114,11 @@ struct msg_qtoken {
 	uint32_t dead;		/* MSG_Q_FAIL: no attempt can help (the line cannot run) */
 };
 
+struct msg_qheld {
+	uint32_t last;		/* the list is complete with this one */
+	uint32_t n;		/* struct msg_qtoken that follow */
+};
+
 struct msg_qstate {
 	int64_t  ready, running, waiting, dead;
 	double   age;		/* of the oldest ready job, seconds */
@@ -133,6 +139,7 @@ struct msg {
 		struct msg_qwant	qwant;
 		struct msg_qtoken	qtoken;
 		struct msg_qstate	qstate;
+		struct msg_qheld	qheld;
 	} u;
 	const char	*tail;
 	size_t		 taillen;

@@ -469,6 +469,29 @@ queue_release(const struct db_driver *drv, struct db_conn *c, const struct cfg *
 }
 
 long
+queue_disown(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg,
+    const struct qtoken *held, size_t n, struct db_err *e)
+{
+	struct buf s = { 0 }, q = { 0 };
+	long r;
+
+	buf_printf(&s, "UPDATE %s SET last_error = 'its host lost the outcome (its claimer died)', owner = NULL,"
+	    " lease_until = NULL, run_at = %s WHERE owner = '%s'", cfg->q_table, pg(cfg) ? "now()" : "NOW(6)",
+	    cfg->q_owner);
+	if (n > 0) {
+		buf_addstr(&s, " AND (id, attempt) NOT IN (");
+		for (size_t i = 0; i < n; i++)
+			buf_printf(&s, "%s(%" PRIu64 ",%" PRIu32 ")", i ? "," : "", held[i].id, held[i].attempt);
+		buf_addstr(&s, ")");
+	}
+	counted(cfg, &q, s.data);
+	r = run_count(drv, c, q.data, e);
+	buf_free(&s);
+	buf_free(&q);
+	return r;
+}
+
+long
 queue_fail(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg,
     const struct qtoken *t, const char *why, double delay, bool dead, struct db_err *e)
 {

@@ -92,6 +92,9 @@ long queue_complete(const struct db_driver *drv, struct db_conn *c, const struct
 	 const struct qtoken *t, size_t n, struct db_err *e);
 long queue_release(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg,
 	 const struct qtoken *t, size_t n, struct db_err *e);
+/* Every job this host owns but those of held[0..n): back to ready, their attempts counted. */
+long queue_disown(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg,
+	 const struct qtoken *held, size_t n, struct db_err *e);
 /* A failed attempt: back with run_at delay seconds ahead, or to the dead table when dead. */
 long queue_fail(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg,
 	 const struct qtoken *t, const char *why, double delay, bool dead, struct db_err *e);

@@ -45,6 +45,70 @@ struct qnode {
 	char		 text[];
 };
 
+/*
+ * The jobs handed out and not yet ended, by (id, attempt): what the host
+ * holds.  A claimer that replaces one that died is told them, and gives
+ * back every other job the host owns in the table: outcomes the old one
+ * had not recorded yet, and jobs it had sent that never arrived.
+ */
+struct heldset {
+	struct qtoken	*k;
+	unsigned char	*st;		/* 0 empty, 1 held, 2 ended */
+	size_t		 n, used, cap;	/* held; held or ended; slots (a power of 2) */
+};
+
+static size_t
+held_slot(const struct heldset *h, uint64_t id, uint32_t attempt)
+{
+	uint64_t x = (id * 0x9E3779B97F4A7C15ull) ^ attempt;
+
+	return (size_t)(x ^ (x >> 29)) & (h->cap - 1);
+}
+
+static void held_add(struct heldset *h, uint64_t id, uint32_t attempt);
+
+static void
+held_grow(struct heldset *h)
+{
+	struct heldset old = *h;
+
+	h->cap = old.cap == 0 ? 256 : old.n * 4 > old.cap ? old.cap * 2 : old.cap;
+	h->k = xcalloc(h->cap, sizeof(*h->k));
+	h->st = xcalloc(h->cap, 1);
+	h->n = h->used = 0;
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.st[i] == 1)
+			held_add(h, old.k[i].id, old.k[i].attempt);
+	free(old.k);
+	free(old.st);
+}
+
+static void
+held_add(struct heldset *h, uint64_t id, uint32_t attempt)
+{
+	if ((h->used + 1) * 2 > h->cap)
+		held_grow(h);
+	size_t i = held_slot(h, id, attempt);
+	while (h->st[i] != 0)
+		i = (i + 1) & (h->cap - 1);
+	h->k[i] = (struct qtoken){ id, attempt };
+	h->st[i] = 1;
+	h->n++;
+	h->used++;
+}
+
+static void
+held_del(struct heldset *h, uint64_t id, uint32_t attempt)
+{
+	for (size_t i = h->cap ? held_slot(h, id, attempt) : 0; h->cap && h->st[i] != 0; i = (i + 1) & (h->cap - 1)) {
+		if (h->st[i] == 1 && h->k[i].id == id && h->k[i].attempt == attempt) {
+			h->st[i] = 2;
+			h->n--;
+			return;
+		}
+	}
+}
+
 struct qsrc {
 	struct jobsrc		 base;
 	const struct cfg	*cfg;
@@ -66,6 +130,7 @@ struct qsrc {
 	double			 backoff;
 	struct msg_qstate	 state;
 	bool			 have_state;
+	struct heldset		 held;
 };
 
 #define QS(s) ((struct qsrc *)(s))
@@ -108,10 +173,35 @@ start_claimer(struct qsrc *q)
 	q->pid = pid;
 	q->ready = false;
 	q->want_sent = q->received_sent = 0;
+	q->received = 0;	/* counted for each claimer: it counts what it sent */
 	buf_reset(&q->in);
 	buf_reset(&q->out);
 	log_debug("queue: claimer started (pid %d)", (int)pid);
 	return 0;
+}
+
+static void put(struct qsrc *q, uint32_t type, const void *fixed, size_t len, const char *tail, size_t taillen);
+
+/* To a claimer that replaces one that died: the jobs this host holds, in messages of at most 4096. */
+static void
+tell_held(struct qsrc *q)
+{
+	struct msg_qtoken *t = xcalloc(4096, sizeof(*t));
+	size_t k = 0, sent = 0;
+
+	for (size_t i = 0; i <= q->held.cap; i++) {
+		bool end = i == q->held.cap;
+		if (!end && q->held.st[i] == 1)
+			t[k++] = (struct msg_qtoken){ .id = q->held.k[i].id, .attempt = q->held.k[i].attempt };
+		if (k == 4096 || end) {
+			struct msg_qheld h = { .last = end, .n = (uint32_t)k };
+			put(q, MSG_Q_HELD, &h, sizeof(h), (const char *)t, k * sizeof(*t));
+			sent += k;
+			k = 0;
+		}
+	}
+	free(t);
+	log_info("queue: the new claimer is told of the %zu jobs this host holds", sent);
 }
 
 static void
@@ -123,6 +213,8 @@ take_messages(struct qsrc *q)
 	while ((r = msg_get(&q->in, &m)) == 1) {
 		switch (m.type) {
 		case MSG_READY:
+			if (q->started)
+				tell_held(q);
 			q->ready = q->started = true;
 			q->backoff = 0;
 			break;
@@ -226,6 +318,7 @@ qs_next(struct jobsrc *s, struct jobline *jl)
 		q->tail = NULL;
 	free(q->line);
 	q->line = (char *)n;
+	held_add(&q->held, n->id, n->attempt);
 	jl->seq = n->id;
 	jl->attempt = n->attempt > 0 ? n->attempt - 1 : 0;
 	jl->text = n->text;
@@ -285,6 +378,7 @@ qs_ended(struct jobsrc *s, uint64_t seq, unsigned attempt, enum jobsrc_end how, 
 	struct qsrc *q = QS(s);
 	struct msg_qtoken t = { .id = seq, .attempt = attempt + 1 };
 
+	held_del(&q->held, seq, attempt + 1);
 	switch (how) {
 	case JS_OK:
 		if (!q->self_settles)
@@ -309,6 +403,7 @@ qs_unused(struct jobsrc *s, uint64_t seq, unsigned attempt)
 {
 	struct msg_qtoken t = { .id = seq, .attempt = attempt + 1 };
 
+	held_del(&QS(s)->held, seq, attempt + 1);
 	put(QS(s), MSG_Q_RELEASE, &t, sizeof(t), NULL, 0);
 }
 
@@ -386,7 +481,14 @@ qs_close(struct jobsrc *s)
 		qs_unused(s, n->id, n->attempt > 0 ? n->attempt - 1 : 0);
 		free(n);
 	}
-	/* Tell the claimer everything, then that there is no more; it records it and ends. */
+	/*
+	 * No more jobs, and how many arrived: the claimer gives back those
+	 * still on their way.  Then everything else, then that there is no
+	 * more; it records it all and ends.
+	 */
+	struct msg_qwant w = { .want = 0, .received = q->received };
+	if (q->fd >= 0)
+		put(q, MSG_Q_WANT, &w, sizeof(w), NULL, 0);
 	while (q->fd >= 0 && buf_pending(&q->out) > 0 && now_mono() < until) {
 		struct pollfd p = { .fd = q->fd, .events = POLLOUT | POLLIN };
 		if (poll(&p, 1, 100) > 0)
@@ -409,8 +511,16 @@ qs_close(struct jobsrc *s)
 	}
 	if (q->fd >= 0)
 		close(q->fd);
+	/* What arrived after the last word: the claimer gave it back. */
+	while (q->head != NULL) {
+		struct qnode *n = q->head;
+		q->head = n->next;
+		free(n);
+	}
 	buf_free(&q->in);
 	buf_free(&q->out);
+	free(q->held.k);
+	free(q->held.st);
 	free(q->line);
 	free(q->initfail);
 	free(q->failed);

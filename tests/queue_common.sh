@@ -162,6 +162,40 @@ expect_eq "$DRIVER: claims were made by many hosts" "$(grep -l 'claimed [12] of'
 expect_eq "$DRIVER: every job ran exactly once" "$(sort -n many.out | uniq | wc -l) $(wc -l < many.out)" "400 400"
 expect_eq "$DRIVER: the queue is empty" "$(rows)" 0
 
+# --- a worker dies ---------------------------------------------------------------
+
+# Its attempt fails at once and goes back to the queue: the retry does not
+# wait for the lease (a minute here), and the run ends.
+run_mpw -c c.ini --enqueue 'if [ "$MPW_ATTEMPT" = 1 ]; then kill -9 $PPID; sleep 5; fi; echo "$MPW_ATTEMPT" >> wd.out'
+run_mpw -c c.ini -o queue.lease=60 --joblog wd.joblog
+expect_eq "$DRIVER: a job whose worker died is tried again" "$rc $(cat wd.out)" "0 2"
+expect_eq "$DRIVER: ... its first attempt failed with the worker" "$(awk -F'\t' 'NR > 1 { print $8 }' wd.joblog | tr '\n' ' ')" "9 0 "
+expect_eq "$DRIVER: ... and the retry did not wait for the lease" \
+	"$(awk -F'\t' 'NR == 2 { a = $3 } NR == 3 { print ($3 - a < 30) }' wd.joblog)" 1
+
+# --- the claimer dies ------------------------------------------------------------
+
+# The claimer (the first process the host forks) is killed mid-run: another
+# takes its place, the host's claimed jobs stay its own, nothing is lost.
+seq 1 200 | sed 's/.*/sleep 0.02; echo $MPW_JOB_ID >> cl.out/' | "$MPWORKER" -q -c c.ini --enqueue - >/dev/null
+"$MPWORKER" --no-progress -c c.ini -j 2 >out 2>err &
+mpw=$!
+wait_for 10 lines_at_least 20 cl.out || fail "$DRIVER: the jobs did not start"
+claimer=$(pgrep -P $mpw | sort -n | head -1)
+kill -9 "$claimer"
+wait $mpw
+expect_eq "$DRIVER: a run whose claimer was killed ends well" "$?" 0
+expect_grep "$DRIVER: ... it says another claimer took over" "starting another" err
+expect_eq "$DRIVER: ... every job ran" "$(sort -u cl.out | wc -l)" 200
+expect_eq "$DRIVER: ... and the queue is empty" "$(rows) $(dead)" "0 0"
+
+if [ "$DRIVER" = mysql ]; then
+	q "EXPLAIN SELECT id FROM $QT WHERE queue = 'default' AND owner IS NULL AND run_at <= NOW(6)
+		ORDER BY priority, run_at, id LIMIT 10 FOR UPDATE SKIP LOCKED" > explain.out
+	expect_no_grep "$DRIVER: the claim's ORDER BY is served by the index, no filesort" "filesort" explain.out
+	expect_grep "$DRIVER: ... the ready index" "_ready" explain.out
+fi
+
 # --- a stop gives claimed jobs back -------------------------------------------
 
 seq 1 300 | sed 's/.*/sleep 0.05; echo & >> stop.out/' | "$MPWORKER" -q -c c.ini --enqueue - >/dev/null
