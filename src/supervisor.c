@@ -134,6 +134,8 @@ fill_pending(void)
 	if (!sup.src_eof && sup.stopping == 0) {
 		size_t of, n = capacity(&of);
 		jobsrc_want(sup.src, n, of);
+	} else if (!sup.src_eof) {
+		jobsrc_want(sup.src, 0, 0);	/* stopping: nothing more */
 	}
 	while (!sup.src_eof && sup.pending.n < want && sup.stopping == 0) {
 		int r = jobsrc_next(sup.src, &jl);
