@@ -17,6 +17,10 @@ fixed_size(uint32_t type)
 	case MSG_RESULT: return sizeof(struct msg_result);
 	case MSG_INTENT: return sizeof(struct msg_intent);
 	case MSG_GROUP: return sizeof(struct msg_group);
+	case MSG_Q_WANT: return sizeof(struct msg_qwant);
+	case MSG_Q_DONE: case MSG_Q_FAIL: case MSG_Q_RELEASE: case MSG_Q_JOB: return sizeof(struct msg_qtoken);
+	case MSG_Q_HELD: return sizeof(struct msg_qheld);
+	case MSG_Q_STATE: return sizeof(struct msg_qstate);
 	default: return 0;
 	}
 }
