@@ -4,9 +4,11 @@
  * input), or for rename jobs the files of [rename] directory, and with
  * [rename] watch in service mode the files that arrive there afterwards.
  * A file is streamed through a fixed buffer and never read whole, so a
- * jobs file of ten million lines runs in bounded memory.  The queue
- * source (src_queue.c): a table in the database that many hosts drain.  Blank lines and lines whose first
- * non-blank character is '#' are not jobs.
+ * jobs file of ten million lines runs in bounded memory.  Blank lines and
+ * lines whose first non-blank character is '#' are not jobs.
+ *
+ * The queue source (src_queue.c): a table in the database that many
+ * hosts drain.
  */
 #ifndef MPW_JOBSRC_H
 #define MPW_JOBSRC_H

@@ -47,7 +47,7 @@ static const char usage_text[] =
 "      --enqueue [LINE...|-]  add jobs: the lines given, standard input (-),\n"
 "                       or what [jobs] names\n"
 "      --queue-status   ready, running, waiting and dead jobs, and where they run\n"
-"      --queue-retry ID...|all  put dead jobs back in the queue"
+"      --queue-retry ID...|all  put dead jobs back in the queue\n"
 "  -q, --quiet          errors only, no report\n"
 "  -v, --verbose        debugging detail: every worker start and exit\n"
 "  -h, --help           this text\n"
