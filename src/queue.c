@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -603,12 +602,9 @@ double
 queue_backoff(const struct cfg *cfg, uint32_t attempt)
 {
 	double d = cfg->q_backoff * pow(2, attempt > 1 ? attempt - 1 : 0);
-	uint32_t r = 0;
 
 	if (d > cfg->q_backoff_max)
 		d = cfg->q_backoff_max;
 	/* Full jitter over the upper half: retries of a burst of failures spread out. */
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (uint32_t)rand();
-	return d * (0.5 + 0.5 * (double)r / 4294967296.0);
+	return d * (0.5 + 0.5 * random_fraction());
 }

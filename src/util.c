@@ -318,6 +318,16 @@ random_hex(char *out, size_t n)
 	return 0;
 }
 
+double
+random_fraction(void)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)rand();
+	return (double)r / 4294967296.0;
+}
+
 bool
 strset_has(const struct strset *set, const char *s)
 {

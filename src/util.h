@@ -78,5 +78,7 @@ int write_all(int fd, const void *p, size_t n);
 int scratch_fd(void);
 /* n random hex digits and a NUL into out (getrandom).  0, or -1 with errno. */
 int random_hex(char *out, size_t n);
+/* A random number in [0, 1), for jitter: not for secrets. */
+double random_fraction(void);
 
 #endif
