@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -53,13 +52,13 @@ struct claimer {
 	struct buf		 in, out;
 	bool			 eof;		/* the parent closed the socket: settle and go */
 
-	uint64_t		 sent;		/* jobs sent to the parent */
 	uint64_t		 want;		/* from the last MSG_Q_WANT */
-	uint64_t		 received;
+	uint64_t		 received;	/* the jobs it says it has received, of all sent */
 	/*
 	 * The jobs sent that the parent has not said it received, oldest
-	 * first (at most what it wanted): those still on their way when it
-	 * closes the socket are given back here, since it never saw them.
+	 * first (at most what it wanted): what is on its way counts against
+	 * what it wants, and what is still on its way when it closes the
+	 * socket is given back here, since it never saw it.
 	 */
 	struct qtoken		*transit;
 	size_t			 ntransit, captransit;
@@ -91,11 +90,7 @@ struct claimer {
 static double
 jitter(double d)
 {
-	uint32_t r = 0;
-
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (uint32_t)rand();
-	return d * (0.75 + 0.5 * (double)r / 4294967296.0);
+	return d * (0.75 + 0.5 * random_fraction());
 }
 
 static void
@@ -217,7 +212,6 @@ parent_messages(struct claimer *c)
 {
 	struct msg m;
 	int r;
-
 	bool ended = false;
 
 	for (;;) {
@@ -239,7 +233,7 @@ parent_messages(struct claimer *c)
 			if (m.u.qwant.want > c->want && c->next_claim > now_mono() + CLAIM_SPACING)
 				c->next_claim = now_mono() + CLAIM_SPACING;
 			c->want = m.u.qwant.want;
-			if (m.u.qwant.received > c->received && m.u.qwant.received <= c->sent) {
+			if (m.u.qwant.received > c->received && m.u.qwant.received - c->received <= c->ntransit) {
 				size_t got = (size_t)(m.u.qwant.received - c->received);
 				memmove(c->transit, c->transit + got, (c->ntransit - got) * sizeof(*c->transit));
 				c->ntransit -= got;
@@ -315,15 +309,14 @@ settle_tokens(struct claimer *c, const struct qtoken *t, size_t *n, settle_fn fn
 	while (*n > 0) {
 		size_t k = *n < SETTLE_CHUNK ? *n : SETTLE_CHUNK;
 		long r = fn(c->drv, c->db, c->cfg, t + *n - k, k, &e);
-		if (r < 0 && e.lost) {
-			lost(c, &e);
-			return -1;
-		}
-		if (r < 0)
+		if (r < 0) {
 			failed(c, what, &e);
-		else if ((size_t)r < k)
+			if (e.lost)
+				return -1;	/* kept for after the reconnect */
+		} else if ((size_t)r < k) {
 			log_warnx("queue: %zu of %zu jobs (%s) were no longer this host's (their leases ran out):"
 			    " the queue kept the newer attempt", k - (size_t)r, k, what);
+		}
 		*n -= k;
 	}
 	return 0;
@@ -349,14 +342,11 @@ settle(struct claimer *c)
 		bool dead = f->dead || f->t.attempt >= (uint32_t)c->cfg->q_attempts;
 		double delay = dead ? 0 : queue_backoff(c->cfg, f->t.attempt);
 		long r = queue_fail(c->drv, c->db, c->cfg, &f->t, f->why, delay, dead, &e);
-		if (r < 0 && e.lost)
-			{
-			lost(c, &e);
-			return;
-		}
-		if (r < 0)
+		if (r < 0) {
 			failed(c, "cannot record a failed attempt", &e);
-		else if (r == 0)
+			if (e.lost)
+				return;		/* kept for after the reconnect */
+		} else if (r == 0)
 			log_warnx("queue: job %" PRIu64 " attempt %" PRIu32 " failed here, but the job was no longer this"
 			    " host's (its lease ran out): the queue kept the newer attempt", f->t.id, f->t.attempt);
 		else if (dead)
@@ -421,8 +411,7 @@ reconcile(struct claimer *c)
 static void
 claim(struct claimer *c)
 {
-	uint64_t transit = c->sent - c->received;
-	uint64_t demand = c->want > transit ? c->want - transit : 0;
+	uint64_t demand = c->want > c->ntransit ? c->want - c->ntransit : 0;
 	size_t ask = demand < (uint64_t)c->cfg->q_batch ? (size_t)demand : (size_t)c->cfg->q_batch;
 	struct qjob *jobs = NULL;
 	struct db_err e = { 0 };
@@ -443,7 +432,6 @@ claim(struct claimer *c)
 		free(jobs[i].text);
 	}
 	free(jobs);
-	c->sent += (uint64_t)n;
 	log_debug("queue: claimed %ld of the %zu asked for", n, ask);
 	if ((size_t)n == ask) {
 		c->idle = 0;
@@ -518,7 +506,6 @@ static int
 poll_timeout(const struct claimer *c)
 {
 	double now = now_mono(), next = now + 1;
-	uint64_t transit = c->sent - c->received;
 
 	if (c->db == NULL)
 		return poll_ms(c->next_connect - now);
@@ -526,7 +513,7 @@ poll_timeout(const struct claimer *c)
 		next = fmin(next, c->done_since + SETTLE_DELAY);
 	next = fmin(next, c->next_heartbeat);
 	next = fmin(next, c->next_rescue);
-	if (c->want > transit)
+	if (c->want > c->ntransit)
 		next = fmin(next, c->next_claim);
 	if (c->a->service)
 		next = fmin(next, c->next_state);
