@@ -307,28 +307,15 @@ qadmin_retry(const struct cfg *cfg, char **args, int nargs)
 		free(ids);
 		return rc;
 	}
-	buf_printf(&q, "SELECT count(*) FROM %s_dead WHERE queue = '%s'", cfg->q_table, cfg->q_name);
-	long before = queue_number(a.drv, a.db, q.data, 0, &e);
-	buf_reset(&q);
-	queue_sql_revive(cfg, ids, n, &q);
+	long revived = queue_revive(a.drv, a.db, cfg, ids, n, &e);
 	free(ids);
-	if (before < 0 || a.drv->exec(a.db, q.data, NULL, &e) < 0) {
-		buf_free(&q);
-		if (!e.lost) {
-			struct db_err ignored;
-			a.drv->exec(a.db, "ROLLBACK", NULL, &ignored);
-		}
+	if (revived < 0)
 		return failed(&a, "cannot put dead jobs back", &e);
-	}
-	buf_reset(&q);
-	buf_printf(&q, "SELECT count(*) FROM %s_dead WHERE queue = '%s'", cfg->q_table, cfg->q_name);
-	long after = queue_number(a.drv, a.db, q.data, 0, &e);
-	buf_reset(&q);
 	queue_sql_notify(cfg, &q);
 	if (q.len > 0)
 		a.drv->exec(a.db, q.data, NULL, &e);
 	buf_free(&q);
 	db_close(a.drv, a.db);
-	printf("%ld dead job%s put back in queue %s\n", before - after, before - after == 1 ? "" : "s", cfg->q_name);
+	printf("%ld dead job%s put back in queue %s\n", revived, revived == 1 ? "" : "s", cfg->q_name);
 	return MPW_EXIT_OK;
 }

@@ -204,26 +204,6 @@ queue_sql_counts(const struct cfg *cfg, struct buf *q)
 }
 
 void
-queue_sql_revive(const struct cfg *cfg, const uint64_t *ids, size_t n, struct buf *q)
-{
-	struct buf which = { 0 };
-
-	buf_printf(&which, "queue = '%s'", cfg->q_name);
-	if (n > 0) {
-		buf_addstr(&which, " AND id IN (");
-		for (size_t i = 0; i < n; i++)
-			buf_printf(&which, "%s%" PRIu64, i ? "," : "", ids[i]);
-		buf_addstr(&which, ")");
-	}
-	buf_printf(q, "%s;\n", pg(cfg) ? "BEGIN" : "START TRANSACTION");
-	buf_printf(q, "INSERT INTO %s (id, queue, job, priority, run_at, attempt, last_error, created_at)"
-	    " SELECT id, queue, job, priority, %s, 0, last_error, created_at FROM %s_dead WHERE %s;\n",
-	    cfg->q_table, pg(cfg) ? "now()" : "NOW(6)", cfg->q_table, which.data);
-	buf_printf(q, "DELETE FROM %s_dead WHERE %s;\nCOMMIT", cfg->q_table, which.data);
-	buf_free(&which);
-}
-
-void
 queue_sql_notify(const struct cfg *cfg, struct buf *q)
 {
 	if (pg(cfg))
@@ -263,40 +243,19 @@ queue_fence_refused(const struct cfg *cfg, const struct db_err *e)
 	return strcmp(e->code, "1242") == 0;
 }
 
-/* The first column of the last row of out, as a number; -1 when there is none. */
+/* The first column of the last row of out (not empty), as a number. */
 static long
 last_number(const struct buf *out)
 {
 	const char *p = out->data, *end = out->data + out->len;
 
-	if (out->len == 0)
-		return -1;
 	end--;			/* the last row's newline */
 	while (end > p && end[-1] != '\n')
 		end--;
 	return strtol(end, NULL, 10);
 }
 
-long
-queue_number(const struct db_driver *drv, struct db_conn *c, const char *q, int col, struct db_err *e)
-{
-	struct buf out = { 0 };
-	long v = -1;
-
-	if (drv->exec(c, q, &out, e) == 0 && out.len > 0) {
-		const char *p = out.data;
-		for (int i = 0; i < col && p != NULL; i++)
-			if ((p = strchr(p, '\t')) != NULL)
-				p++;
-		v = p != NULL ? strtol(p, NULL, 10) : -1;
-	} else if (e->msg[0] == '\0') {
-		snprintf(e->msg, sizeof(e->msg), "no row came back");
-	}
-	buf_free(&out);
-	return v;
-}
-
-/* Run q; the number its last row starts with (a count), or -1 with e. */
+/* Run q; the number its last row starts with (a count; none is 0), or -1 with e. */
 static long
 run_count(const struct db_driver *drv, struct db_conn *c, const char *q, struct db_err *e)
 {
@@ -304,19 +263,26 @@ run_count(const struct db_driver *drv, struct db_conn *c, const char *q, struct 
 	long v = -1;
 
 	if (drv->exec(c, q, &out, e) == 0)
-		v = last_number(&out) < 0 ? 0 : last_number(&out);
+		v = out.len > 0 ? last_number(&out) : 0;
 	buf_free(&out);
 	return v;
 }
 
-/* A statement whose changed rows are counted: "WITH d AS (s RETURNING 1) ..." or "s; SELECT ROW_COUNT()". */
-static void
-counted(const struct cfg *cfg, struct buf *q, const char *stmt)
+/* Run stmt, counting the rows it changed: "WITH d AS (stmt RETURNING 1) ..." or "stmt; SELECT ROW_COUNT()". */
+static long
+run_counted(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg, const char *stmt,
+    struct db_err *e)
 {
+	struct buf q = { 0 };
+	long r;
+
 	if (pg(cfg))
-		buf_printf(q, "WITH d AS (%s RETURNING 1) SELECT count(*) FROM d", stmt);
+		buf_printf(&q, "WITH d AS (%s RETURNING 1) SELECT count(*) FROM d", stmt);
 	else
-		buf_printf(q, "%s;\nSELECT ROW_COUNT()", stmt);
+		buf_printf(&q, "%s;\nSELECT ROW_COUNT()", stmt);
+	r = run_count(drv, c, q.data, e);
+	buf_free(&q);
+	return r;
 }
 
 static void
@@ -433,15 +399,13 @@ static long
 fenced_change(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg, const char *stmt,
     const struct qtoken *t, size_t n, struct db_err *e)
 {
-	struct buf s = { 0 }, q = { 0 };
+	struct buf s = { 0 };
 	long r;
 
 	buf_printf(&s, "%s WHERE ", stmt);
 	where_tokens(cfg, t, n, &s);
-	counted(cfg, &q, s.data);
-	r = run_count(drv, c, q.data, e);
+	r = run_counted(drv, c, cfg, s.data, e);
 	buf_free(&s);
-	buf_free(&q);
 	return r;
 }
 
@@ -471,7 +435,7 @@ long
 queue_disown(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg,
     const struct qtoken *held, size_t n, struct db_err *e)
 {
-	struct buf s = { 0 }, q = { 0 };
+	struct buf s = { 0 };
 	long r;
 
 	buf_printf(&s, "UPDATE %s SET last_error = 'its host lost the outcome (its claimer died)', owner = NULL,"
@@ -483,10 +447,8 @@ queue_disown(const struct db_driver *drv, struct db_conn *c, const struct cfg *c
 			buf_printf(&s, "%s(%" PRIu64 ",%" PRIu32 ")", i ? "," : "", held[i].id, held[i].attempt);
 		buf_addstr(&s, ")");
 	}
-	counted(cfg, &q, s.data);
-	r = run_count(drv, c, q.data, e);
+	r = run_counted(drv, c, cfg, s.data, e);
 	buf_free(&s);
-	buf_free(&q);
 	return r;
 }
 
@@ -494,18 +456,20 @@ long
 queue_fail(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg,
     const struct qtoken *t, const char *why, double delay, bool dead, struct db_err *e)
 {
-	struct buf s = { 0 }, q = { 0 }, lit = { 0 }, w = { 0 };
+	struct buf q = { 0 }, lit = { 0 }, w = { 0 };
 	long r;
 
 	drv->quote(c, &lit, why, strlen(why));
 	where_tokens(cfg, t, 1, &w);
 	if (!dead) {
-		buf_printf(&s, "UPDATE %s SET last_error = %s, owner = NULL, lease_until = NULL, run_at = ",
+		buf_printf(&q, "UPDATE %s SET last_error = %s, owner = NULL, lease_until = NULL, run_at = ",
 		    cfg->q_table, lit.data);
-		later(cfg, delay, &s);
-		buf_printf(&s, " WHERE %s", w.data);
-		counted(cfg, &q, s.data);
-	} else if (pg(cfg)) {
+		later(cfg, delay, &q);
+		buf_printf(&q, " WHERE %s", w.data);
+		r = run_counted(drv, c, cfg, q.data, e);
+		goto done;
+	}
+	if (pg(cfg)) {
 		buf_printf(&q, "WITH d AS (DELETE FROM %s WHERE %s RETURNING *), i AS (INSERT INTO %s_dead"
 		    " (id, queue, job, priority, attempt, last_error, created_at) SELECT id, queue, job, priority,"
 		    " attempt, %s, created_at FROM d RETURNING 1) SELECT count(*) FROM i",
@@ -518,12 +482,49 @@ queue_fail(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg
 		buf_printf(&q, "DELETE FROM %s WHERE %s;\nCOMMIT", cfg->q_table, w.data);
 	}
 	r = run_count(drv, c, q.data, e);
-	if (r < 0 && dead && !pg(cfg))
+	if (r < 0 && !pg(cfg))
 		rollback(drv, c, e);
-	buf_free(&s);
+done:
 	buf_free(&q);
 	buf_free(&lit);
 	buf_free(&w);
+	return r;
+}
+
+/*
+ * Dead jobs back in the queue, ready now with their attempts from none
+ * (ids, or all of the queue's when n is 0): how many, or -1 with e.
+ */
+long
+queue_revive(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg,
+    const uint64_t *ids, size_t n, struct db_err *e)
+{
+	struct buf which = { 0 }, ins = { 0 }, q = { 0 };
+	long r;
+
+	buf_printf(&which, "queue = '%s'", cfg->q_name);
+	if (n > 0) {
+		buf_addstr(&which, " AND id IN (");
+		for (size_t i = 0; i < n; i++)
+			buf_printf(&which, "%s%" PRIu64, i ? "," : "", ids[i]);
+		buf_addstr(&which, ")");
+	}
+	buf_printf(&ins, "INSERT INTO %s (id, queue, job, priority, run_at, attempt, last_error, created_at)"
+	    " SELECT id, queue, job, priority, %s, 0, last_error, created_at FROM %s_dead WHERE %s",
+	    cfg->q_table, pg(cfg) ? "now()" : "NOW(6)", cfg->q_table, which.data);
+	/* The count is the INSERT's: the DELETE and COMMIT after it return no rows. */
+	buf_printf(&q, "%s;\n", pg(cfg) ? "BEGIN" : "START TRANSACTION");
+	if (pg(cfg))
+		buf_printf(&q, "WITH i AS (%s RETURNING 1) SELECT count(*) FROM i;\n", ins.data);
+	else
+		buf_printf(&q, "%s;\nSELECT ROW_COUNT();\n", ins.data);
+	buf_printf(&q, "DELETE FROM %s_dead WHERE %s;\nCOMMIT", cfg->q_table, which.data);
+	r = run_count(drv, c, q.data, e);
+	if (r < 0)
+		rollback(drv, c, e);
+	buf_free(&which);
+	buf_free(&ins);
+	buf_free(&q);
 	return r;
 }
 

@@ -56,8 +56,6 @@ void queue_sql_heartbeat(const struct cfg *cfg, double lease, struct buf *q);
 void queue_sql_exists(const struct cfg *cfg, struct buf *q);
 /* ready, running, waiting, dead, age of the oldest ready job in seconds: one row. */
 void queue_sql_counts(const struct cfg *cfg, struct buf *q);
-/* Take dead jobs back (ids, or all of the queue when n is 0): several statements. */
-void queue_sql_revive(const struct cfg *cfg, const uint64_t *ids, size_t n, struct buf *q);
 /* Wake the hosts that wait on the queue (PostgreSQL; nothing elsewhere). */
 void queue_sql_notify(const struct cfg *cfg, struct buf *q);
 /* The channel the claimer listens on (PostgreSQL). */
@@ -101,8 +99,9 @@ long queue_fail(const struct db_driver *drv, struct db_conn *c, const struct cfg
 /* Expired leases of the queue: back to ready, or dead when out of attempts.  *died gets those. */
 long queue_rescue(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg,
 	 long *died, struct db_err *e);
-/* Run q and read one number from its first row's column col (0-based).  -1 with e. */
-long queue_number(const struct db_driver *drv, struct db_conn *c, const char *q, int col, struct db_err *e);
+/* Dead jobs back, ready now, their attempts from none (ids, or all of the queue's when n is 0): how many. */
+long queue_revive(const struct db_driver *drv, struct db_conn *c, const struct cfg *cfg,
+	 const uint64_t *ids, size_t n, struct db_err *e);
 
 /* The delay before attempt (1-based) is tried again: exponential, with jitter. */
 double queue_backoff(const struct cfg *cfg, uint32_t attempt);
