@@ -83,9 +83,16 @@ struct jobsrc_ops {
 	void (*close)(struct jobsrc *src);
 };
 
+/*
+ * Calls fn for every job the supervisor holds from the source: queued,
+ * or in a worker's hands.  The supervisor sets it after open.
+ */
+typedef void jobsrc_held_fn(void (*fn)(void *arg, uint64_t seq, unsigned attempt), void *arg);
+
 /* What every source starts with. */
 struct jobsrc {
 	const struct jobsrc_ops	*ops;
+	jobsrc_held_fn		*held;
 };
 
 extern const struct jobsrc_ops jobsrc_file;

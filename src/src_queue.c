@@ -45,70 +45,6 @@ struct qnode {
 	char		 text[];
 };
 
-/*
- * The jobs handed out and not yet ended, by (id, attempt): what the host
- * holds.  A claimer that replaces one that died is told them, and gives
- * back every other job the host owns in the table: outcomes the old one
- * had not recorded yet, and jobs it had sent that never arrived.
- */
-struct heldset {
-	struct qtoken	*k;
-	unsigned char	*st;		/* 0 empty, 1 held, 2 ended */
-	size_t		 n, used, cap;	/* held; held or ended; slots (a power of 2) */
-};
-
-static size_t
-held_slot(const struct heldset *h, uint64_t id, uint32_t attempt)
-{
-	uint64_t x = (id * 0x9E3779B97F4A7C15ull) ^ attempt;
-
-	return (size_t)(x ^ (x >> 29)) & (h->cap - 1);
-}
-
-static void held_add(struct heldset *h, uint64_t id, uint32_t attempt);
-
-static void
-held_grow(struct heldset *h)
-{
-	struct heldset old = *h;
-
-	h->cap = old.cap == 0 ? 256 : old.n * 4 > old.cap ? old.cap * 2 : old.cap;
-	h->k = xcalloc(h->cap, sizeof(*h->k));
-	h->st = xcalloc(h->cap, 1);
-	h->n = h->used = 0;
-	for (size_t i = 0; i < old.cap; i++)
-		if (old.st[i] == 1)
-			held_add(h, old.k[i].id, old.k[i].attempt);
-	free(old.k);
-	free(old.st);
-}
-
-static void
-held_add(struct heldset *h, uint64_t id, uint32_t attempt)
-{
-	if ((h->used + 1) * 2 > h->cap)
-		held_grow(h);
-	size_t i = held_slot(h, id, attempt);
-	while (h->st[i] != 0)
-		i = (i + 1) & (h->cap - 1);
-	h->k[i] = (struct qtoken){ id, attempt };
-	h->st[i] = 1;
-	h->n++;
-	h->used++;
-}
-
-static void
-held_del(struct heldset *h, uint64_t id, uint32_t attempt)
-{
-	for (size_t i = h->cap ? held_slot(h, id, attempt) : 0; h->cap && h->st[i] != 0; i = (i + 1) & (h->cap - 1)) {
-		if (h->st[i] == 1 && h->k[i].id == id && h->k[i].attempt == attempt) {
-			h->st[i] = 2;
-			h->n--;
-			return;
-		}
-	}
-}
-
 struct qsrc {
 	struct jobsrc		 base;
 	const struct cfg	*cfg;
@@ -118,7 +54,7 @@ struct qsrc {
 	int			 fd;		/* our end of its socket, -1 when none */
 	struct buf		 in, out;
 	struct qnode		*head, *tail;
-	char			*line;		/* the text handed out last */
+	struct qnode		*given;		/* the job handed out last: its text is the jobline's */
 	uint64_t		 received;
 	uint64_t		 want_sent, received_sent;
 	bool			 ready;
@@ -130,7 +66,6 @@ struct qsrc {
 	double			 backoff;
 	struct msg_qstate	 state;
 	bool			 have_state;
-	struct heldset		 held;
 };
 
 #define QS(s) ((struct qsrc *)(s))
@@ -182,26 +117,40 @@ start_claimer(struct qsrc *q)
 
 static void put(struct qsrc *q, uint32_t type, const void *fixed, size_t len, const char *tail, size_t taillen);
 
-/* To a claimer that replaces one that died: the jobs this host holds, in messages of at most 4096. */
+static void
+add_token(void *arg, uint64_t seq, unsigned attempt)
+{
+	struct msg_qtoken t = { .id = seq, .attempt = attempt + 1 };
+
+	buf_add(arg, &t, sizeof(t));
+}
+
+/*
+ * To a claimer that replaces one that died: the jobs this host holds (the
+ * supervisor's, and those received but not yet handed out), in messages
+ * of at most 4096.  It gives back every other job the host owns in the
+ * table: outcomes the old one had not recorded yet, and jobs it had sent
+ * that never arrived.
+ */
 static void
 tell_held(struct qsrc *q)
 {
-	struct msg_qtoken *t = xcalloc(4096, sizeof(*t));
-	size_t k = 0, sent = 0;
+	struct buf all = { 0 };
+	const size_t most = 4096 * sizeof(struct msg_qtoken);
 
-	for (size_t i = 0; i <= q->held.cap; i++) {
-		bool end = i == q->held.cap;
-		if (!end && q->held.st[i] == 1)
-			t[k++] = (struct msg_qtoken){ .id = q->held.k[i].id, .attempt = q->held.k[i].attempt };
-		if (k == 4096 || end) {
-			struct msg_qheld h = { .last = end, .n = (uint32_t)k };
-			put(q, MSG_Q_HELD, &h, sizeof(h), (const char *)t, k * sizeof(*t));
-			sent += k;
-			k = 0;
-		}
+	if (q->base.held != NULL)
+		q->base.held(add_token, &all);
+	for (const struct qnode *n = q->head; n != NULL; n = n->next)
+		add_token(&all, n->id, n->attempt - 1);
+	for (size_t off = 0; ; off += most) {
+		size_t len = all.len - off < most ? all.len - off : most;
+		struct msg_qheld h = { .last = off + len == all.len, .n = (uint32_t)(len / sizeof(struct msg_qtoken)) };
+		put(q, MSG_Q_HELD, &h, sizeof(h), all.data != NULL ? all.data + off : NULL, len);
+		if (h.last)
+			break;
 	}
-	free(t);
-	log_info("queue: the new claimer is told of the %zu jobs this host holds", sent);
+	log_info("queue: the new claimer is told of the %zu jobs this host holds", all.len / sizeof(struct msg_qtoken));
+	buf_free(&all);
 }
 
 static void
@@ -316,9 +265,8 @@ qs_next(struct jobsrc *s, struct jobline *jl)
 	q->head = n->next;
 	if (q->head == NULL)
 		q->tail = NULL;
-	free(q->line);
-	q->line = (char *)n;
-	held_add(&q->held, n->id, n->attempt);
+	free(q->given);
+	q->given = n;
 	jl->seq = n->id;
 	jl->attempt = n->attempt > 0 ? n->attempt - 1 : 0;
 	jl->text = n->text;
@@ -378,7 +326,6 @@ qs_ended(struct jobsrc *s, uint64_t seq, unsigned attempt, enum jobsrc_end how, 
 	struct qsrc *q = QS(s);
 	struct msg_qtoken t = { .id = seq, .attempt = attempt + 1 };
 
-	held_del(&q->held, seq, attempt + 1);
 	switch (how) {
 	case JS_OK:
 		if (!q->self_settles)
@@ -403,7 +350,6 @@ qs_unused(struct jobsrc *s, uint64_t seq, unsigned attempt)
 {
 	struct msg_qtoken t = { .id = seq, .attempt = attempt + 1 };
 
-	held_del(&QS(s)->held, seq, attempt + 1);
 	put(QS(s), MSG_Q_RELEASE, &t, sizeof(t), NULL, 0);
 }
 
@@ -519,9 +465,7 @@ qs_close(struct jobsrc *s)
 	}
 	buf_free(&q->in);
 	buf_free(&q->out);
-	free(q->held.k);
-	free(q->held.st);
-	free(q->line);
+	free(q->given);
 	free(q->initfail);
 	free(q->failed);
 	free(q);

@@ -825,6 +825,20 @@ resume_name(void *arg, const char *command)
 	k->resume_names(command, &sup.skip_names);
 }
 
+/* Every job held from the source, for it to tell (jobsrc_held_fn). */
+static void
+each_held(void (*fn)(void *arg, uint64_t seq, unsigned attempt), void *arg)
+{
+	const struct jobq *q[] = { &sup.pending, &sup.retry };
+
+	for (size_t i = 0; i < MPW_ARRAY_LEN(q); i++)
+		for (const struct job *j = q[i]->head; j != NULL; j = j->next)
+			fn(arg, j->seq, j->attempt);
+	for (int i = 0; i < sup.nslots; i++)
+		for (const struct job *j = sup.slots[i]->inflight.head; j != NULL; j = j->next)
+			fn(arg, j->seq, j->attempt);
+}
+
 static int
 setup(char *err, size_t errlen)
 {
@@ -858,6 +872,8 @@ setup(char *err, size_t errlen)
 		log_debug("queue: this host is %s", sup.cfg->q_owner);
 	}
 	sup.src = jobsrc_open(sup.src_cfg, sup.opt->service, err, errlen);
+	if (sup.src != NULL)
+		sup.src->held = each_held;
 	if (sup.src != NULL && jobsrc_failed(sup.src) != NULL) {
 		snprintf(err, errlen, "%s", jobsrc_failed(sup.src));
 		sup.exit_code = MPW_EXIT_INIT;
