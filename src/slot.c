@@ -260,39 +260,10 @@ record(const struct job *j, const struct msg_result *r, const char *cmd, size_t 
 }
 
 /*
- * An attempt of a job from a source that settles its jobs (a queue): the
- * source hears how it went, and retries it or gives it up.
- */
-static void
-settled_at_source(struct job *j, const struct msg_result *r, const char *reason)
-{
-	bool success = r->exitval == 0 && r->signal == 0;
-	enum jobsrc_end how = success ? JS_OK : (r->flags & JR_FENCED) ? JS_FENCED :
-	    j->hopeless ? JS_HOPELESS : JS_FAILED;
-	bool final = jobsrc_ended(sup.src, j->seq, j->attempt, how, reason);
-
-	if (success && (r->flags & JR_SKIPPED))
-		sup.passed++;
-	else if (success)
-		sup.ok++;
-	else if (how == JS_FENCED)
-		sup.fenced++;
-	else if (final) {
-		log_warnx("job %" PRIu64 " failed: %s: %s", j->seq, reason,
-		    j->len > 200 ? "(command too long to show)" : j->text);
-		sup.failed++;
-	} else {
-		log_debug("job %" PRIu64 " attempt %u failed (%s); the queue runs it again", j->seq, j->attempt + 1,
-		    reason);
-		sup.retried++;
-	}
-	free(j);
-	sup_check_halt();
-}
-
-/*
  * A job's attempt has ended: log it, and either finish the job or queue
- * it again while it has retries left.  Takes ownership of j.
+ * it again while it has retries left.  A source that settles its jobs (a
+ * queue) hears how the attempt went and retries it itself, or gives it
+ * up.  Takes ownership of j.
  */
 void
 job_finished(struct job *j, const struct msg_result *r, const char *reason)
@@ -306,20 +277,21 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 	free(j->logged);
 	j->logged = NULL;
 	if (jobsrc_settles(sup.src)) {
-		settled_at_source(j, r, reason);
-		return;
-	}
-	if (success) {
-		if (r->flags & JR_SKIPPED)
-			sup.passed++;
-		else
-			sup.ok++;
-		order_done(j->seq);
-		free(j);
-		sup_check_halt();
-		return;
-	}
-	if ((long)j->attempt < sup.cfg->retries && sup.stopping == 0) {
+		enum jobsrc_end how = success ? JS_OK : (r->flags & JR_FENCED) ? JS_FENCED :
+		    j->hopeless ? JS_HOPELESS : JS_FAILED;
+		bool final = jobsrc_ended(sup.src, j->seq, j->attempt, how, reason);
+		if (how == JS_FENCED || (!success && !final)) {
+			if (how == JS_FENCED) {
+				sup.fenced++;
+			} else {
+				log_debug("job %" PRIu64 " attempt %u failed (%s); the queue runs it again",
+				    j->seq, j->attempt + 1, reason);
+				sup.retried++;
+			}
+			free(j);
+			return;
+		}
+	} else if (!success && (long)j->attempt < sup.cfg->retries && sup.stopping == 0) {
 		log_info("job %" PRIu64 " failed (%s); retrying (%u of %ld)",
 		    j->seq, reason, j->attempt + 1, sup.cfg->retries);
 		j->attempt++;
@@ -327,9 +299,15 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 		jq_push(&sup.retry, j);
 		return;
 	}
-	log_warnx("job %" PRIu64 " failed: %s: %s", j->seq, reason,
-	    j->len > 200 ? "(command too long to show)" : j->text);
-	sup.failed++;
+	if (success && (r->flags & JR_SKIPPED)) {
+		sup.passed++;
+	} else if (success) {
+		sup.ok++;
+	} else {
+		log_warnx("job %" PRIu64 " failed: %s: %s", j->seq, reason,
+		    j->len > 200 ? "(command too long to show)" : j->text);
+		sup.failed++;
+	}
 	order_done(j->seq);
 	free(j);
 	sup_check_halt();
