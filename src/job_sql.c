@@ -365,21 +365,50 @@ run_each(struct job_ctx *ctx, struct job_item *items, size_t n)
 			items[i].res.flags |= JR_ABORTED;
 }
 
-/* Fill statements for exec_many from the items; a guard's go first. */
-static struct db_stmt *
-make_stmts(struct job_item *items, size_t n, const struct guard *g)
-{
-	size_t k = g != NULL ? (size_t)g->k : 0;
-	struct db_stmt *st = xcalloc(n + k, sizeof(*st));
+/*
+ * The statements of jobs sent in one round trip: batches of per jobs one
+ * after another, each led by its guard's statements (k of them) when the
+ * jobs are guarded.  One batch of all the jobs (per = n) for exec_many.
+ */
+struct stmts {
+	struct db_stmt	*st;
+	size_t		 total;
+	size_t		 k;		/* guard statements in each batch */
+	struct guard	*g;		/* each batch's guard, or NULL */
+	size_t		 nb;
+};
 
-	for (size_t i = 0; i < k; i++)
-		st[i].sql = g->sql[i].data;
-	for (size_t i = 0; i < n; i++) {
-		st[i + k].sql = items[i].text;
-		st[i + k].params = items[i].arg;
-		st[i + k].out = &items[i].out;
+static void
+stmts_make(struct job_ctx *ctx, struct job_item *items, size_t n, size_t per, struct stmts *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->nb = (n + per - 1) / per;
+	if (guarded(ctx))
+		s->g = xcalloc(s->nb, sizeof(*s->g));
+	for (size_t b = 0; s->g != NULL && b < s->nb; b++) {
+		guard_make(ctx, items + b * per, per < n - b * per ? per : n - b * per, &s->g[b]);
+		s->k = (size_t)s->g[b].k;
 	}
-	return st;
+	s->total = n + s->nb * s->k;
+	s->st = xcalloc(s->total, sizeof(*s->st));
+	for (size_t b = 0, at = 0; b < s->nb; b++) {
+		for (size_t j = 0; j < s->k; j++)
+			s->st[at++].sql = s->g[b].sql[j].data;
+		for (size_t i = b * per; i < n && i < (b + 1) * per; i++) {
+			s->st[at].sql = items[i].text;
+			s->st[at].params = items[i].arg;
+			s->st[at++].out = &items[i].out;
+		}
+	}
+}
+
+static void
+stmts_free(struct stmts *s)
+{
+	for (size_t b = 0; s->g != NULL && b < s->nb; b++)
+		guard_free(&s->g[b]);
+	free(s->g);
+	free(s->st);
 }
 
 /*
@@ -433,7 +462,9 @@ start_over(struct job_item *items, size_t n)
 static void
 run_pipelined(struct job_ctx *ctx, struct job_item *items, size_t n)
 {
-	struct db_stmt *st = make_stmts(items, n, NULL);
+	struct stmts s;
+	stmts_make(ctx, items, n, n, &s);
+	struct db_stmt *st = s.st;
 	struct db_err e = { 0 };
 	double t0 = now_mono(), start = now_wall();
 	int rc = ctx->drv->exec_many(ctx->db, st, n, false, &e);
@@ -454,7 +485,7 @@ run_pipelined(struct job_ctx *ctx, struct job_item *items, size_t n)
 	for (size_t i = 0; i < n && !ctx->terminated; i++)
 		if (rc == 1 || st[i].status == 1)
 			run_alone(ctx, &items[i]);
-	free(st);
+	stmts_free(&s);
 }
 
 /* Run a batch in one transaction by hand: 0 committed, -1 not (e says whether lost). */
@@ -497,10 +528,10 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 
 	if (ctx->cfg->sql_pipeline && ctx->drv->exec_many != NULL) {
 		/* A guard's statements are the batch's first (st[0 .. k)). */
-		struct guard g;
-		guard_make(ctx, items, n, &g);
-		size_t k = (size_t)g.k;
-		struct db_stmt *st = make_stmts(items, n, &g);
+		struct stmts s;
+		stmts_make(ctx, items, n, n, &s);
+		struct db_stmt *st = s.st;
+		size_t k = s.k;
 		double t0 = now_mono(), start = now_wall();
 		rc = ctx->drv->exec_many(ctx->db, st, n + k, true, &e);
 		bool all = rc == 0;
@@ -509,12 +540,10 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 		if (all) {
 			set_times(items, st + k, n, t0, start);
 			note_latency(items, st + k, n, t0);
-			free(st);
-			guard_free(&g);
-			return;
 		}
-		free(st);
-		guard_free(&g);
+		stmts_free(&s);
+		if (all)
+			return;
 		if (rc == 0)
 			rc = -1;	/* it ran and failed: no need to try by hand */
 		else if (rc < 0 && !e.lost)
@@ -534,39 +563,6 @@ run_batch(struct job_ctx *ctx, struct job_item *items, size_t n)
 static void run_plain(struct job_ctx *ctx, struct job_item *items, size_t n);
 
 /*
- * Statements for exec_batches: the batches of per jobs one after another,
- * each led by its guard's statements (*k of them), *total in all.  The
- * guards are kept in *gp for as long as the statements are.
- */
-static struct db_stmt *
-make_batches(struct job_ctx *ctx, struct job_item *items, size_t n, size_t per,
-    struct guard **gp, size_t *k, size_t *total)
-{
-	size_t nb = (n + per - 1) / per;
-	struct guard *g = guarded(ctx) ? xcalloc(nb, sizeof(*g)) : NULL;
-	struct db_stmt *st;
-
-	*k = 0;
-	for (size_t b = 0; g != NULL && b < nb; b++) {
-		guard_make(ctx, items + b * per, per < n - b * per ? per : n - b * per, &g[b]);
-		*k = (size_t)g[b].k;
-	}
-	*total = n + nb * *k;
-	st = xcalloc(*total, sizeof(*st));
-	for (size_t b = 0, at = 0; b < nb; b++) {
-		for (size_t j = 0; j < *k; j++)
-			st[at++].sql = g[b].sql[j].data;
-		for (size_t i = b * per; i < n && i < (b + 1) * per; i++) {
-			st[at].sql = items[i].text;
-			st[at].params = items[i].arg;
-			st[at++].out = &items[i].out;
-		}
-	}
-	*gp = g;
-	return st;
-}
-
-/*
  * More than one batch: in one round trip where the driver can.  The
  * batches before one that fails stand; that one's jobs run alone, so only
  * the bad one fails; the batches after it go again.
@@ -579,26 +575,22 @@ run_batches(struct job_ctx *ctx, struct job_item *items, size_t n)
 	int rc = 1;
 
 	if (ctx->cfg->sql_pipeline && ctx->drv->exec_batches != NULL) {
-		size_t k, total;
-		struct guard *g = NULL;
-		struct db_stmt *st = make_batches(ctx, items, n, per, &g, &k, &total);
+		struct stmts s;
+		stmts_make(ctx, items, n, per, &s);
 		struct db_stmt *ist = xcalloc(n, sizeof(*ist));
 		double t0 = now_mono(), start = now_wall();
-		rc = ctx->drv->exec_batches(ctx->db, st, total, per + k, &e);
+		rc = ctx->drv->exec_batches(ctx->db, s.st, s.total, per + s.k, &e);
 		/* Each job's own statement, in the order of the items. */
 		for (size_t i = 0; i < n; i++)
-			ist[i] = st[(i / per) * (per + k) + k + i % per];
+			ist[i] = s.st[(i / per) * (per + s.k) + s.k + i % per];
 		for (first = 0; rc != 1 && first < n && ist[first].status == 0; first++)
 			;
 		if (rc != 1)
 			set_times(items, ist, first, t0, start);
 		if (rc == 0 && first == n)
 			note_latency(items, ist, n, t0);
-		for (size_t b = 0; g != NULL && b * per < n; b++)
-			guard_free(&g[b]);
-		free(g);
 		free(ist);
-		free(st);
+		stmts_free(&s);
 	}
 	if (rc == 1) {
 		/* The driver cannot: one batch at a time. */
