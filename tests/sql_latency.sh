@@ -41,6 +41,18 @@ expect_eq "every long job ran beside another, two at a time" "$alone" 0
 expect_eq "never more than two at once" \
 	"$(q "SELECT max(c) FROM (SELECT (SELECT count(*) FROM naps b WHERE b.t0 <= a.t0 AND a.t0 < b.t1) AS c FROM naps a) x")" 2
 
+# The same at the tail of a run while one worker is busy: while the
+# other's pg_sleep holds it, the first worker drains the short ones, and
+# must not take the last long ones all into one pipeline of its own.
+q "TRUNCATE naps"
+{ seq 1 300 | sed 's/.*/SELECT &/'; echo "SELECT pg_sleep(0.3)"; seq 1 1000 | sed 's/.*/SELECT &/'
+  for i in 1 2 3 4 5 6; do echo "SELECT nap($i)"; done; } > tail.sql
+{ printf '[pool]\nworkers = 2\n[jobs]\ntype = sql\nfile = tail.sql\n'; far; } > tail.ini
+"$MPWORKER" --no-progress -c tail.ini >out 2>err
+expect_eq "a long job, short ones, then long ones: exit 0" "$?" 0
+alone=$(q "SELECT count(*) FROM naps a WHERE NOT EXISTS (SELECT 1 FROM naps b WHERE b.id <> a.id AND b.t0 < a.t1 AND a.t0 < b.t1)")
+expect_eq "the last long jobs are shared between the workers" "$alone" 0
+
 # Rename lookups across the delay go in pipelines too: every file renamed,
 # in groups.
 q "CREATE TABLE rmap (o text PRIMARY KEY, n text)"
