@@ -221,14 +221,25 @@ send_job(struct slot *s, struct job *j)
 
 /*
  * Hand out jobs round by round, one per worker per round, so that the
- * least loaded workers fill first and the tail of the run stays balanced.
+ * least loaded workers fill first.  Once the source is spent, a worker
+ * holds no more than its share of what is left, rounded up (guided
+ * self-scheduling): the first to come back at the tail does not take
+ * every last job in one pipeline while the others are a round trip from
+ * asking, which would queue long jobs at the end behind one another.
  */
 static void
 dispatch(void)
 {
 	if (sup.stopping || sup.exit_code)
 		return;
-	for (int round = 1; round <= sup.window; round++) {
+	int limit = sup.window;
+	if (sup.src_eof && sup.nworkers > 0) {
+		size_t left = sup.pending.n + sup.retry.n;
+		size_t share = (left + (size_t)sup.nworkers - 1) / (size_t)sup.nworkers;
+		if (share < (size_t)limit)
+			limit = (int)share;
+	}
+	for (int round = 1; round <= limit; round++) {
 		bool any = false;
 		for (int i = 0; i < sup.nslots; i++) {
 			struct slot *s = sup.slots[i];
