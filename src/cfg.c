@@ -16,6 +16,7 @@
 
 #include "cfg.h"
 #include "db.h"
+#include "groups.h"
 #include "job.h"
 #include "log.h"
 #include "queue.h"
@@ -80,6 +81,9 @@ static const struct cfg_key keys[] = {
 	{ "jobs", "job",                 T_LIST,     O(job), NULL, NULL, 0, 0, F_CODE },
 	{ "jobs", "split",               T_ENUM,     O(split), "line", splits, 0, 0, 0 },
 	{ "jobs", "source",              T_ENUM,     O(source), "file", sources, 0, 0, 0 },
+	{ "jobs", "group",               T_STRING,   O(group), NULL, NULL, 0, 0, 0 },
+	{ "jobs", "then",                T_STRING,   O(then), NULL, NULL, 0, 0, F_CODE },
+	{ "jobs", "finally",             T_STRING,   O(finally), NULL, NULL, 0, 0, F_CODE },
 
 	{ "queue", "table",              T_STRING,   O(q_table), "mpworker_jobs", NULL, 0, 0, 0 },
 	{ "queue", "name",               T_STRING,   O(q_name), "default", NULL, 0, 0, 0 },
@@ -596,6 +600,8 @@ validate(struct cfg *cfg, struct parse *p)
 	char qmsg[256];
 	int qline = 0;
 	if (queue_check(cfg, &qline, qmsg, sizeof(qmsg)) < 0)
+		perr(p, qline ? qline : type_line, "%s", qmsg);
+	if (groups_check(cfg, &qline, qmsg, sizeof(qmsg)) < 0)
 		perr(p, qline ? qline : type_line, "%s", qmsg);
 	if (kind->check != NULL) {
 		char msg[512];

@@ -59,6 +59,9 @@ struct cfg {
 	struct strlist job;
 	char   *split;		/* "line", or "statement": SQL split as psql does */
 	char   *source;		/* "file" (file, job, [rename] directory), or "queue" */
+	char   *group;		/* the group a job line belongs to: a template of its fields */
+	char   *then;		/* run once per group when all of its jobs succeeded */
+	char   *finally;	/* run once when every job (and step) succeeded */
 
 	/* [queue] */
 	char   *q_table;	/* the queue table; TABLE_dead holds the jobs out of attempts */

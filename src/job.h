@@ -51,6 +51,7 @@ struct job_ctx {
 	unsigned		 attempt;
 	const char		*text;	/* the job line, NUL-terminated */
 	size_t			 len;
+	bool			 step;	/* text is a step's command itself: no [command] template */
 	bool			 dry_run;
 	int			 sigfd;	/* the worker's signalfd: SIGCHLD, SIGTERM */
 	int			 out_fd;	/* files that collect a child's stdout, stderr */
@@ -87,6 +88,7 @@ struct job_item {
 	bool			 watched;	/* a file [rename] watch reported */
 	bool			 has_intent;	/* an earlier attempt was renaming this file */
 	uint64_t		 intent_dev, intent_ino;
+	bool			 step;		/* a step's SQL: run alone, as it is */
 	const char		*text;
 	size_t			 len;
 	struct buf		 out;	/* its output: rows, a dry run's plan */

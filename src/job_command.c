@@ -32,7 +32,7 @@ static void
 build_command(struct job_ctx *ctx)
 {
 	buf_reset(&cmdline);
-	if (ctx->cfg->template != NULL)
+	if (ctx->cfg->template != NULL && !ctx->step)
 		tpl_expand(&cmdline, ctx->cfg->template, ctx->text, ctx->len);
 	else
 		buf_add(&cmdline, ctx->text, ctx->len);

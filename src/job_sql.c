@@ -338,7 +338,7 @@ run_alone(struct job_ctx *ctx, struct job_item *it)
 		}
 		memset(&e, 0, sizeof(e));
 		buf_reset(&it->out);
-		int rc = guarded(ctx) ? guarded_alone(ctx, it, &e) : exec_job(ctx, it, &e);
+		int rc = guarded(ctx) && !it->step ? guarded_alone(ctx, it, &e) : exec_job(ctx, it, &e);
 		if (rc == 0)
 			break;
 		if (!e.lost) {
@@ -655,6 +655,14 @@ sql_run_group(struct job_ctx *ctx, struct job_item *items, size_t n)
 	static size_t cap;
 	char why[256];
 
+	if (n == 1 && items[0].step) {
+		/* A step's own statement, in a transaction of its own, unguarded. */
+		if (ctx->dry_run || ctx->db == NULL || ctx->terminated)
+			run_plain(ctx, items, n);
+		else
+			run_alone(ctx, &items[0]);
+		return;
+	}
 	if (ctx->cfg->sql_statement == NULL) {
 		run_plain(ctx, items, n);
 		return;

@@ -56,6 +56,7 @@ struct msg_job {
 
 #define MJ_WATCHED	0x01	/* the job is a file [rename] watch reported */
 #define MJ_INTENT	0x02	/* an earlier attempt died while renaming dev, ino */
+#define MJ_STEP		0x04	/* a [jobs] then or finally step: its text is the command or SQL itself */
 
 /*
  * Sent and flushed just before a rename job's rename(2), so that when the

@@ -47,7 +47,7 @@ fmt_eta(char *out, size_t outlen, double secs)
 }
 
 void
-progress_draw(uint64_t done, uint64_t failed, uint64_t total, double rate, bool force)
+progress_draw(uint64_t done, uint64_t failed, uint64_t total, double rate, const char *extra, bool force)
 {
 	char info[128], eta[32], line[512];
 	double now = now_mono();
@@ -57,6 +57,8 @@ progress_draw(uint64_t done, uint64_t failed, uint64_t total, double rate, bool 
 		return;
 	last_draw = now;
 	width = term_width();
+	if (total != 0 && done > total)
+		total = done;	/* the steps of [jobs] then and finally, past the input's count */
 	if (total == 0) {
 		n = snprintf(line, sizeof(line), "\r%llu done, %llu failed, %.1f/s\033[K",
 		    (unsigned long long)done, (unsigned long long)failed, rate);
@@ -78,12 +80,21 @@ progress_draw(uint64_t done, uint64_t failed, uint64_t total, double rate, bool 
 			barw = 10;
 		if (barw > 50)
 			barw = 50;
+		/* Room for the groups: a shorter bar, of one length for the run. */
+		if (extra != NULL && barw > width / 4)
+			barw = width / 4 < 10 ? 10 : width / 4;
 		int fill = (int)((double)barw * (double)done / (double)total);
 		char bar[64];
 		for (int i = 0; i < barw; i++)
 			bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
 		bar[barw] = '\0';
 		n = snprintf(line, sizeof(line), "\r[%s]%s\033[K", bar, info);
+	}
+	if (n > 0 && extra != NULL && extra[0] != '\0') {
+		/* The line without its "\r" and "\033[K", and the room left on the terminal. */
+		size_t len = strlen(line) - 4, room = width > (int)len + 4 ? (size_t)width - len - 4 : 0;
+		if (room > 0 && len + room + 8 < sizeof(line))
+			snprintf(line + len, sizeof(line) - len, " | %.*s\033[K", (int)room, extra);
 	}
 	if (n > 0)
 		(void)write_all(STDERR_FILENO, line, strlen(line));

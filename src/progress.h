@@ -12,8 +12,13 @@
 
 void progress_init(bool enabled);
 bool progress_enabled(void);
-/* Redraw if enough time has passed (or force).  total is 0 while unknown. */
-void progress_draw(uint64_t done, uint64_t failed, uint64_t total, double rate, bool force);
+/*
+ * Redraw if enough time has passed (or force).  total is 0 while
+ * unknown.  extra, when not NULL, follows the bar as far as the
+ * terminal's width allows (the groups under way), and the bar is made
+ * shorter to leave it room.
+ */
+void progress_draw(uint64_t done, uint64_t failed, uint64_t total, double rate, const char *extra, bool force);
 /* Erase the bar, so that a log line or job output can be written. */
 void progress_clear(void);
 /* End the bar's line at the end of the run, leaving its last state visible. */

@@ -19,6 +19,7 @@
 
 #include "cfg.h"
 #include "job.h"
+#include "groups.h"
 #include "joblog.h"
 #include "order.h"
 #include "results.h"
@@ -304,10 +305,12 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 	} else if (success) {
 		sup.ok++;
 	} else {
-		log_warnx("job %" PRIu64 " failed: %s: %s", j->seq, reason,
+		log_warnx("%s %" PRIu64 " failed: %s: %s", j->step == STEP_THEN ? "step" :
+		    j->step == STEP_FINALLY ? "finally step" : "job", j->seq, reason,
 		    j->len > 200 ? "(command too long to show)" : j->text);
 		sup.failed++;
 	}
+	groups_job_end(j, success, reason);
 	order_done(j->seq);
 	free(j);
 	sup_check_halt();
@@ -424,7 +427,7 @@ on_result(struct slot *s, const struct msg *m)
 		return;
 	}
 	/* The attempt ended: its result files take their names. */
-	if (results_on()) {
+	if (results_on() && j->step == 0) {
 		int e = results_finish(j->seq, j->text);
 		if (e != 0 && s->output_lost == 0) {
 			s->output_lost = e;
@@ -468,7 +471,8 @@ sup_write_output(int stream, const char *p, size_t n)
 static int
 job_output(const struct job *j, int stream, const char *p, size_t n)
 {
-	if (results_on())
+	/* A step's output is the run's, not a job line's. */
+	if (results_on() && j->step == 0)
 		return results_output(j->seq, j->text, stream, p, n);
 	if (order_on())
 		return order_output(j->seq, stream, p, n);

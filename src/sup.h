@@ -16,6 +16,7 @@
 #include "util.h"
 
 struct cfg;
+struct group;
 struct jobsrc;
 struct joblog;
 struct seqset;
@@ -47,6 +48,10 @@ struct sup_opts;
 #define WINDOW_PROBES		32
 #define WINDOW_PROBE		4
 
+/* What a job is, when it is not a job line: see groups.h. */
+#define STEP_THEN	1
+#define STEP_FINALLY	2
+
 struct job {
 	struct job	*next;
 	uint64_t	 seq;
@@ -57,6 +62,8 @@ struct job {
 	bool		 has_intent;	/* an attempt was about to rename this file: */
 	uint64_t	 intent_dev, intent_ino;
 	char		*logged;	/* the joblog's command for the last attempt, if not text */
+	struct group	*grp;		/* its [jobs] group, or the group whose step it is */
+	unsigned char	 step;		/* STEP_THEN or STEP_FINALLY: a step, not a job line */
 	size_t		 len;
 	char		 text[];
 };
@@ -111,6 +118,7 @@ struct sup {
 	struct jobq		 pending;	/* read from the source, not yet sent */
 	struct jobq		 retry;		/* to be sent before pending */
 	struct seqset		*skip;		/* --resume: jobs the joblog has finished */
+	struct seqset		*skip_ok;	/* --resume with groups: those of them that succeeded */
 	struct strset		 skip_names;	/* --resume, a kind that knows jobs by text: those finished */
 	const struct job_kind	*by_name;	/* that kind: skip by skip_names, not by position */
 	struct joblog		*joblog;

@@ -31,6 +31,7 @@
 
 #include "cfg.h"
 #include "job.h"
+#include "groups.h"
 #include "joblog.h"
 #include "order.h"
 #include "results.h"
@@ -99,7 +100,13 @@ rate(void)
 static void
 draw_progress(bool force)
 {
-	progress_draw(jobs_finished(), sup.failed, sup.src_eof ? sup.read - sup.skipped : 0, rate(), force);
+	char extra[256];
+
+	if (!progress_enabled())
+		return;
+	groups_progress(extra, sizeof(extra));
+	progress_draw(jobs_finished(), sup.failed, sup.src_eof ? sup.read - sup.skipped : 0, rate(),
+	    groups_on() ? extra : NULL, force);
 }
 
 /* --- dispatch ----------------------------------------------------------------- */
@@ -124,6 +131,19 @@ capacity(size_t *of)
 	return *of > held ? *of - held : 0;
 }
 
+/* --resume: whether an earlier run finished job seq, and whether it succeeded there. */
+static bool
+done_earlier(uint64_t seq)
+{
+	return seqset_has(sup.skip, seq);
+}
+
+static bool
+done_ok(uint64_t seq)
+{
+	return seqset_has(sup.skip_ok != NULL ? sup.skip_ok : sup.skip, seq);
+}
+
 /* Read jobs from the source until enough are queued to keep every worker busy. */
 static void
 fill_pending(void)
@@ -143,11 +163,14 @@ fill_pending(void)
 			return;
 		if (r < 0) {
 			sup.src_eof = true;
+			groups_eof(sup.read);
 			return;
 		}
 		sup.read++;
-		if (sup.by_name != NULL ? !jl.has_nul && sup.by_name->resume_done(&sup.skip_names, jl.text) :
-		    seqset_has(sup.skip, jl.seq)) {
+		bool earlier = sup.by_name != NULL ? !jl.has_nul && sup.by_name->resume_done(&sup.skip_names, jl.text) :
+		    seqset_has(sup.skip, jl.seq);
+		struct group *g = groups_line(jl.text, jl.len, earlier, earlier && done_ok(jl.seq));
+		if (earlier) {
 			sup.skipped++;
 			order_done(jl.seq);
 			continue;
@@ -156,6 +179,8 @@ fill_pending(void)
 		j->seq = jl.seq;
 		j->attempt = jl.attempt;
 		j->logged = NULL;
+		j->grp = g;
+		j->step = 0;
 		j->has_intent = false;
 		j->watched = jl.watched;
 		j->too_long = jl.too_long;
@@ -177,6 +202,31 @@ fill_pending(void)
 			continue;
 		}
 		jq_push(&sup.pending, j);
+	}
+}
+
+/*
+ * Queue the [jobs] then and finally steps that are due.  One whose
+ * group failed ends here, recorded as failed with the reason.
+ */
+static void
+queue_steps(void)
+{
+	char why[512];
+	struct job *j;
+
+	if (!groups_on() || sup.stopping || sup.exit_code)
+		return;
+	while ((j = groups_next_step(input_done() && nothing_in_flight(), sup.failed > 0,
+	    done_earlier, done_ok, why, sizeof(why))) != NULL) {
+		if (why[0] == '\0') {
+			jq_push(&sup.pending, j);
+			continue;
+		}
+		struct msg_result res = { .seq = j->seq, .start = now_wall(), .exitval = 255 };
+		j->attempt = (unsigned)sup.cfg->retries;
+		j->hopeless = true;
+		job_finished(j, &res, why);
 	}
 }
 
@@ -208,7 +258,7 @@ send_job(struct slot *s, struct job *j)
 {
 	struct msg_job mj = {
 		.seq = j->seq, .attempt = j->attempt,
-		.flags = (j->watched ? MJ_WATCHED : 0) | (j->has_intent ? MJ_INTENT : 0),
+		.flags = (j->watched ? MJ_WATCHED : 0) | (j->has_intent ? MJ_INTENT : 0) | (j->step ? MJ_STEP : 0),
 		.dev = j->intent_dev, .ino = j->intent_ino,
 	};
 
@@ -670,6 +720,7 @@ run_loop(void)
 		}
 		start_due_workers(now);
 		fill_pending();
+		queue_steps();
 		dispatch();
 		check_finished();
 		flush_slots();
@@ -757,6 +808,10 @@ report(double wall)
 	if (sup.fenced > 0 && n > 0 && (size_t)n < sizeof(line))
 		n += snprintf(line + n, sizeof(line) - (size_t)n,
 		    "; %" PRIu64 " lost their lease (rolled back; the queue has them)", sup.fenced);
+	char groups[160];
+	groups_summary(groups, sizeof(groups));
+	if (groups[0] != '\0' && n > 0 && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "; %s", groups);
 	if ((sup.signalled || sup.halted) && jobs_left() && n > 0 && (size_t)n < sizeof(line))
 		snprintf(line + n, sizeof(line) - (size_t)n, "; %s: %zu%s jobs not run (--resume continues)",
 		    sup.halted ? "halted" : "interrupted", sup.pending.n + sup.retry.n, sup.src_eof ? "" : "+");
@@ -926,6 +981,11 @@ setup(char *err, size_t errlen)
 		if (joblog_read_done(sup.cfg->joblog, !sup.opt->resume_failed, &sup.skip, &n,
 		    sup.by_name ? resume_name : NULL, (void *)k, err, errlen) < 0)
 			return -1;
+		/* Steps run only after jobs that succeeded: which those are, where the set has failed ones too. */
+		uint64_t ok;
+		if ((sup.cfg->group != NULL || sup.cfg->finally != NULL) && !sup.opt->resume_failed &&
+		    joblog_read_done(sup.cfg->joblog, false, &sup.skip_ok, &ok, NULL, NULL, err, errlen) < 0)
+			return -1;
 		log_info("resuming: %" PRIu64 " jobs in %s are not run again", n, sup.cfg->joblog);
 	} else if (sup.opt->resume || sup.opt->resume_failed) {
 		snprintf(err, errlen, "%s needs a joblog ([pool] joblog or --joblog)",
@@ -963,6 +1023,8 @@ teardown(void)
 	jobsrc_close(sup.src);
 	close_joblog();
 	seqset_free(sup.skip);
+	seqset_free(sup.skip_ok);
+	groups_free();
 	strset_free(&sup.skip_names);
 	strset_free(&sup.planned);
 	if (sup.sigfd >= 0)
@@ -993,6 +1055,7 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 		return sup.exit_code != 0 ? sup.exit_code : MPW_EXIT_USAGE;
 	}
 	order_init(cfg->keep_order);
+	groups_init(cfg);
 	results_init(opts->dry_run ? NULL : cfg->results);
 	set_workers((int)cfg->workers);
 	run_loop();

@@ -206,8 +206,8 @@ field(const char *line, size_t len, int n, const char **start, size_t *flen)
 	}
 }
 
-void
-tpl_expand(struct buf *out, const char *tpl, const char *line, size_t len)
+static void
+expand(struct buf *out, const char *tpl, const char *line, size_t len, bool quote)
 {
 	struct lexer lx = { Q_BARE, false, false };
 	const char *p = tpl;
@@ -225,7 +225,9 @@ tpl_expand(struct buf *out, const char *tpl, const char *line, size_t len)
 		if (n == 3 && field(line, len, p[1] - '0', &v, &vlen) < 0)
 			vlen = 0;
 		/* tpl_check() has refused every other place. */
-		if (lx.st == Q_DOUBLE)
+		if (!quote)
+			buf_add(out, v, vlen);
+		else if (lx.st == Q_DOUBLE)
 			quote_in_double(out, v, vlen);
 		else
 			tpl_quote(out, v, vlen);
@@ -233,6 +235,18 @@ tpl_expand(struct buf *out, const char *tpl, const char *line, size_t len)
 	}
 	if (out->data == NULL)
 		buf_add(out, "", 0);
+}
+
+void
+tpl_expand(struct buf *out, const char *tpl, const char *line, size_t len)
+{
+	expand(out, tpl, line, len, true);
+}
+
+void
+tpl_expand_raw(struct buf *out, const char *tpl, const char *line, size_t len)
+{
+	expand(out, tpl, line, len, false);
 }
 
 int

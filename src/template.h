@@ -48,5 +48,7 @@ const char *tpl_check(const char *tpl, char *msg, size_t msglen);
 
 /* Append the expansion of tpl for the job line to out. */
 void tpl_expand(struct buf *out, const char *tpl, const char *line, size_t len);
+/* The same with each value as it is, unquoted: not for a shell. */
+void tpl_expand_raw(struct buf *out, const char *tpl, const char *line, size_t len);
 
 #endif

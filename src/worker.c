@@ -353,6 +353,7 @@ run_one(struct worker *w, struct wjob *j)
 	ctx->attempt = j->attempt;
 	ctx->text = j->text;
 	ctx->len = j->len;
+	ctx->step = (j->flags & MJ_STEP) != 0;
 	memset(&ctx->res, 0, sizeof(ctx->res));
 	snprintf(num, sizeof(num), "%" PRIu64, j->seq);
 	setenv("MPWORKER_SEQ", num, 1);
@@ -411,6 +412,9 @@ run_group(struct worker *w)
 	}
 	while (n < max && w->head != NULL) {
 		struct wjob *j = w->head;
+		/* A step goes alone. */
+		if (n > 0 && ((j->flags | held[0]->flags) & MJ_STEP))
+			break;
 		w->head = j->next;
 		held[n] = j;
 		items[n].seq = j->seq;
@@ -419,6 +423,7 @@ run_group(struct worker *w)
 		items[n].has_intent = (j->flags & MJ_INTENT) != 0;
 		items[n].intent_dev = j->dev;
 		items[n].intent_ino = j->ino;
+		items[n].step = (j->flags & MJ_STEP) != 0;
 		items[n].text = j->text;
 		items[n].len = j->len;
 		items[n].arg = NULL;

@@ -23,6 +23,14 @@ expect_grep "a bar is drawn by default on a terminal" 'ETA +[0-9]+:[0-9]{2}' tty
 script -qec "$MPWORKER -c c.ini --no-progress" /dev/null >tty.out 2>&1
 expect_no_grep "--no-progress silences it" 'ETA' tty.out
 
+# Groups: the ones under way follow the bar, each as done/of.
+for g in alpha beta; do seq 1 20 | sed "s/^/$g /"; done > g.txt
+"$MPWORKER" -c c.ini -o jobs.file=g.txt -o jobs.group='{1}' -o jobs.then='true {group}' --progress >out 2>err; rc=$?
+expect_eq "--progress with groups exits 0" "$rc" 0
+expect_grep "the groups under way follow the bar" '\| alpha [0-9]+/20' err
+expect_grep "the second one too, in its turn" 'beta [0-9]+/20' err
+expect_grep "a finished group says so" 'group alpha: 20 jobs and its step done' err
+
 # Jobs from a pipe: the total is unknown until the input ends, so a running count.
 (echo "sleep 0.3"; sleep 1; echo true) | "$MPWORKER" -c "$SRCDIR/tests/stdin.ini" --progress >out 2>err
 expect_grep "a running count while the input is open" '[0-9]+ done, 0 failed, [0-9.]+/s' err
