@@ -80,9 +80,9 @@ progress_draw(uint64_t done, uint64_t failed, uint64_t total, double rate, const
 			barw = 10;
 		if (barw > 50)
 			barw = 50;
-		/* Room for the groups: a shorter bar, of one length for the run. */
-		if (extra != NULL && barw > width / 4)
-			barw = width / 4 < 10 ? 10 : width / 4;
+		/* Room for the groups: a short bar, of one length for the run. */
+		if (extra != NULL)
+			barw = 10;
 		int fill = (int)((double)barw * (double)done / (double)total);
 		char bar[64];
 		for (int i = 0; i < barw; i++)
@@ -91,8 +91,14 @@ progress_draw(uint64_t done, uint64_t failed, uint64_t total, double rate, const
 		n = snprintf(line, sizeof(line), "\r[%s]%s\033[K", bar, info);
 	}
 	if (n > 0 && extra != NULL && extra[0] != '\0') {
-		/* The line without its "\r" and "\033[K", and the room left on the terminal. */
-		size_t len = strlen(line) - 4, room = width > (int)len + 4 ? (size_t)width - len - 4 : 0;
+		/*
+		 * After the line's text (without its "\033[K"), as many whole
+		 * groups as the terminal has room for; the "\r" takes none.
+		 */
+		size_t len = strlen(line) - 3, cols = len - 1, room = 0;
+		for (size_t i = 0; extra[i] != '\0'; i++)
+			if ((extra[i + 1] == ' ' || extra[i + 1] == '\0') && cols + 3 + i + 1 < (size_t)width)
+				room = i + 1;
 		if (room > 0 && len + room + 8 < sizeof(line))
 			snprintf(line + len, sizeof(line) - len, " | %.*s\033[K", (int)room, extra);
 	}

@@ -182,6 +182,7 @@ fill_pending(void)
 		j->grp = g;
 		j->step = 0;
 		j->has_intent = false;
+		j->intent_dev = j->intent_ino = 0;
 		j->watched = jl.watched;
 		j->too_long = jl.too_long;
 		j->hopeless = jl.too_long || jl.has_nul;
@@ -220,7 +221,8 @@ queue_steps(void)
 	while ((j = groups_next_step(input_done() && nothing_in_flight(), sup.failed > 0,
 	    done_earlier, done_ok, why, sizeof(why))) != NULL) {
 		if (why[0] == '\0') {
-			jq_push(&sup.pending, j);
+			/* Ahead of the jobs still waiting: a file is assembled as soon as its chunks are in. */
+			jq_push(&sup.retry, j);
 			continue;
 		}
 		struct msg_result res = { .seq = j->seq, .start = now_wall(), .exitval = 255 };

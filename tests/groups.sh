@@ -71,11 +71,12 @@ expect_eq "b's job ran again" "$(grep -c '^b 2$' done.log)" 1
 expect_eq "b's step ran, a's and c's did not run again" "$(sort steps.log | tr '\n' ,)" "a 3,b 2,c 1,"
 expect_eq "finally ran" "$(cat final.log)" "final 3"
 
-# Killed while a step runs: a's step is done, b's and c's are under way.
+# Killed while a step runs: a's step is done, b's and c's are under way
+# (three workers, so that a's need not wait for theirs).
 # --resume runs no job again, runs b's and c's steps, and not a's.
 rm -f done.log steps.log final.log starts.log g.joblog
 touch slow-b slow-c
-setsid "$MPWORKER" --no-progress -c g.ini >out 2>err &
+setsid "$MPWORKER" --no-progress -c g.ini -j 3 >out 2>err &
 pid=$!
 wait_for 20 grep -qs '^a 3$' steps.log
 wait_for 20 grep -qs 'start [bc]' starts.log
