@@ -242,7 +242,7 @@ groups_job_end(const struct job *j, bool ok, const char *reason)
 		if (!ok)
 			gs.steps_failed++;
 		if (ok)
-			log_info("group %s: %" PRIu64 " job%s and its step done", g->key, g->jobs,
+			log_info("group %.200s: %" PRIu64 " job%s and its step done", g->key, g->jobs,
 			    g->jobs == 1 ? "" : "s");
 		return;
 	}
@@ -251,7 +251,7 @@ groups_job_end(const struct job *j, bool ok, const char *reason)
 	} else {
 		if (g->failed++ == 0)
 			g->first_failed = j->seq;
-		log_debug("group %s: job %" PRIu64 " failed (%s)", g->key, j->seq, reason);
+		log_debug("group %.200s: job %" PRIu64 " failed (%s)", g->key, j->seq, reason);
 	}
 	make_due(g);
 }
@@ -325,10 +325,10 @@ groups_next_step(bool all_done, bool failed, bool (*done)(uint64_t seq),
 		struct job *j = step_job(seq, STEP_THEN, g, gs.then);
 		if (g->failed > 0) {
 			if (g->first_failed != 0)
-				snprintf(why, whylen, "group %s: job %" PRIu64 " failed (%" PRIu64 " of %" PRIu64
+				snprintf(why, whylen, "group %.200s: job %" PRIu64 " failed (%" PRIu64 " of %" PRIu64
 				    "); its step is not run", g->key, g->first_failed, g->failed, g->jobs);
 			else
-				snprintf(why, whylen, "group %s: %" PRIu64 " of %" PRIu64 " jobs failed in an"
+				snprintf(why, whylen, "group %.200s: %" PRIu64 " of %" PRIu64 " jobs failed in an"
 				    " earlier run; its step is not run", g->key, g->failed, g->jobs);
 		}
 		return j;

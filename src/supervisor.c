@@ -220,6 +220,9 @@ queue_steps(void)
 		return;
 	while ((j = groups_next_step(input_done() && nothing_in_flight(), sup.failed > 0,
 	    done_earlier, done_ok, why, sizeof(why))) != NULL) {
+		if (why[0] == '\0' && j->len > JOB_MAX_LEN)
+			snprintf(why, sizeof(why), "the step, with its group's key, is longer than %u bytes; not run",
+			    JOB_MAX_LEN);
 		if (why[0] == '\0') {
 			/* Ahead of the jobs still waiting: a file is assembled as soon as its chunks are in. */
 			jq_push(&sup.retry, j);

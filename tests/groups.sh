@@ -137,6 +137,20 @@ expect_eq "SQL steps: exit 0" "$rc" 0
 expect_eq "each group's statement saw its rows; finally saw all" \
 	"$(sqlite3 t.db 'SELECT s FROM fin ORDER BY s' | tr '\n' ,)" "a:2,all:3,it's:1,"
 
+# A hostile key is data to the step, never shell syntax; a step too long
+# to send with its key fails with a clear message instead of running cut.
+printf '%s 1\n' '$(touch${IFS}pwned);x' "a'b" > h.txt
+head -c 120000 /dev/zero | tr '\0' k > big.key
+printf ' 1\n' >> big.key
+cat big.key >> h.txt
+run_mpw -o jobs.file=h.txt -o command.template='true {1}' -o jobs.group='{1}' \
+	-o jobs.then="echo step {group} {group} | cut -c1-20 $(printf '# {group} %.0s' 1 2 3 4 5 6 7 8 9)"
+expect_eq "hostile and huge keys: exit 1 (the huge one)" "$rc" 1
+check "no key ran as a command" test ! -e pwned
+expect_grep "a quote in a key is data" "^step a'b a'b" out
+expect_grep "the key with \$( is data too" '^step \$\(touch' out
+expect_grep "the huge step says why it did not run" "with its group's key, is longer than [0-9]+ bytes; not run" err
+
 # What cannot work is refused at load, before anything runs.
 run_mpw -o jobs.file=jobs.txt -o jobs.then='echo {group}'
 check "then without group is refused" test "$rc" -ne 0
