@@ -35,6 +35,7 @@
 static void slot_died(struct slot *s, int status);
 static int  write_output(int fd, const char *p, size_t n);
 static int  job_output(const struct job *j, int stream, const char *p, size_t n);
+static void read_pipe(struct slot *s);
 
 
 void
@@ -568,8 +569,8 @@ slot_messages(struct slot *s)
 }
 
 /* Read what a worker has sent; at end of file stop reading it. */
-void
-slot_read(struct slot *s)
+static void
+read_pipe(struct slot *s)
 {
 	for (int i = 0; i < 16 && s->from >= 0; i++) {
 		ssize_t n = msg_read(s->from, &s->rbuf);
@@ -585,6 +586,18 @@ slot_read(struct slot *s)
 		}
 		break;
 	}
+}
+
+/*
+ * While another worker's job is writing its output, this one waits in its
+ * pipe: both may have been ready in one poll, and the first one read may
+ * have started a block the second must not break into.
+ */
+void
+slot_read(struct slot *s)
+{
+	if (sup.streaming == NULL || sup.streaming == s)
+		read_pipe(s);
 }
 
 void
@@ -662,8 +675,8 @@ slot_died(struct slot *s, int status)
 	    WEXITSTATUS(status) == WEXIT_TIMEOUT || WEXITSTATUS(status) == WEXIT_TERM);
 	struct job *held = NULL;
 
-	/* Whatever it wrote before dying is still in the pipe. */
-	slot_read(s);
+	/* Whatever it wrote before dying is still in the pipe: its results above all. */
+	read_pipe(s);
 	slot_close_fds(s);
 	describe_status(how, sizeof(how), status);
 
