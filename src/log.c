@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -14,13 +15,31 @@ static const char *ident = "mpworker";
 static int journal;
 static void (*before_write)(void);
 
+/*
+ * Whether stderr is the journal's stream, as sd-daemon(3) says to tell:
+ * JOURNAL_STREAM holds its device and inode.  Merely being set, it may
+ * be inherited by a process whose stderr was redirected since.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(int verbosity, const char *id)
 {
 	verbose = verbosity;
 	if (id != NULL)
 		ident = id;
-	journal = getenv("JOURNAL_STREAM") != NULL;
+	journal = stderr_is_journal();
 }
 
 void

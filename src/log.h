@@ -4,7 +4,8 @@
  * fatalx() are for start-up and impossible states only.
  *
  * Every line goes to stderr with one write(2), so lines from the parent and
- * the workers never tear.  Under systemd (JOURNAL_STREAM set) each line
+ * the workers never tear.  When stderr is the journal (JOURNAL_STREAM names
+ * its device and inode, see sd-daemon(3)) each line
  * carries a <N> priority prefix instead of the program name.
  */
 #ifndef MPW_LOG_H

@@ -407,7 +407,7 @@ signal_workers(int sig)
 static void
 status_line(char *out, size_t len)
 {
-	int busy = 0, idle = 0;
+	int busy = 0, idle = 0, starting = 0;
 	size_t queued = sup.pending.n + sup.retry.n;
 
 	for (int i = 0; i < sup.nslots; i++) {
@@ -416,14 +416,19 @@ status_line(char *out, size_t len)
 			continue;
 		if (s->inflight.n > 0)
 			busy++;
+		else if (s->state == SLOT_STARTING)
+			starting++;	/* in its init hook */
 		else
 			idle++;
 		queued += s->inflight.n > 0 ? s->inflight.n - 1 : 0;
 	}
 	char src[192];
 	jobsrc_status(sup.src, src, sizeof(src));
-	snprintf(out, len, "%d busy, %d idle workers; %" PRIu64 " done, %" PRIu64 " failed, %zu queued%s%s",
-	    busy, idle, sup.ok, sup.failed, queued, sup.src_eof || src[0] ? "" : " (input not finished)", src);
+	char starts[32] = "";
+	if (starting > 0)
+		snprintf(starts, sizeof(starts), ", %d starting", starting);
+	snprintf(out, len, "%d busy, %d idle%s workers; %" PRIu64 " done, %" PRIu64 " failed, %zu queued%s%s",
+	    busy, idle, starts, sup.ok, sup.failed, queued, sup.src_eof || src[0] ? "" : " (input not finished)", src);
 }
 
 static void
@@ -799,7 +804,7 @@ report(double wall)
 	if (!sup.opt->report)
 		return;
 	n = snprintf(line, sizeof(line),
-	    "mpworker: %" PRIu64 " job%s: %" PRIu64 " succeeded, %" PRIu64 " failed, %" PRIu64
+	    "%" PRIu64 " job%s: %" PRIu64 " succeeded, %" PRIu64 " failed, %" PRIu64
 	    " retried; %" PRIu64 " worker%s replaced; %.2fs, %.1f jobs/s",
 	    jobs_finished(), jobs_finished() == 1 ? "" : "s", sup.ok, sup.failed, sup.retried, sup.restarts,
 	    sup.restarts == 1 ? "" : "s", wall,
@@ -820,7 +825,7 @@ report(double wall)
 	if ((sup.signalled || sup.halted) && jobs_left() && n > 0 && (size_t)n < sizeof(line))
 		snprintf(line + n, sizeof(line) - (size_t)n, "; %s: %zu%s jobs not run (--resume continues)",
 		    sup.halted ? "halted" : "interrupted", sup.pending.n + sup.retry.n, sup.src_eof ? "" : "+");
-	fprintf(stderr, "%s\n", line);
+	log_asked("%s", line);
 }
 
 /*
@@ -1088,6 +1093,8 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 		code = MPW_EXIT_HALTED;
 	else if (sup.stopping && jobs_left())
 		code = MPW_EXIT_INTERRUPTED;
+	else if (sup.opt->service && sup.signalled)
+		code = MPW_EXIT_OK;	/* stopped as asked, nothing left: failures are in the joblog */
 	else
 		code = sup.failed > 0 ? MPW_EXIT_FAILED : MPW_EXIT_OK;
 	teardown();

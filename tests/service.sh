@@ -51,12 +51,37 @@ check "and three workers run" wait_for 5 three_workers
 feed "touch four" jobs.fifo
 check "jobs run after the reload" wait_for 10 test -e four
 
+feed "false" jobs.fifo
+check "a failing job is recorded" wait_for 10 grep -q "	1	0	false$" svc.joblog
 kill -TERM $mpw
 wait $mpw; rc=$?
-expect_eq "SIGTERM stops the service with exit 0" "$rc" 0
+expect_eq "SIGTERM stops the service with exit 0, though a job failed" "$rc" 0
 
 check "STOPPING=1 was sent" grep -q "^STOPPING=1" notify.log
 expect_eq "the joblog has the four jobs" "$(joblog_ok svc.joblog | wc -l)" 4
+
+# Workers still in their init hooks are starting, not idle; the status
+# asked for with SIGUSR1 says so, at info priority.
+printf '[pool]\nworkers = 2\n[database]\ndriver = sqlite\npath = s.db\ncreate = yes\ninit = %s\n[jobs]\nfile = jobs.fifo\n' \
+	'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30000000) SELECT count(*) FROM c' > slow.ini
+"$MPWORKER" --service -c slow.ini >s.out 2>s.err &
+smpw=$!
+wait_for 5 test "$(pgrep -P $smpw | wc -l)" -eq 2
+kill -USR1 $smpw
+check "the status line is written" wait_for 5 grep -q "status:" s.err
+expect_grep "workers in their init hook count as starting" "status: 0 busy, 0 idle, 2 starting workers" s.err
+kill -TERM $smpw
+wait $smpw
+
+# Lines carry journald priorities only when stderr is the journal's
+# stream (JOURNAL_STREAM names its device and inode), the report too.
+exec 3>j.log
+JOURNAL_STREAM=1:1 "$MPWORKER" -o jobs.job=false 2>&3
+expect_no_grep "a JOURNAL_STREAM that is not stderr: no priorities" "^<[0-9]>" j.log
+JOURNAL_STREAM=$(stat -c '%d:%i' j.log) "$MPWORKER" -o jobs.job=true -o jobs.job=false 2>&3
+expect_grep "stderr the journal's: job failures at warning" "^<4>job 2 failed" j.log
+expect_grep "and the closing report at info" "^<6>2 jobs: 1 succeeded, 1 failed" j.log
+exec 3>&-
 # -j overrides [pool] workers across a reload too.
 "$MPWORKER" --service -j 4 -c svc.ini >j.out 2>j.err &
 jmpw=$!
