@@ -93,7 +93,7 @@ read_run(int fd, char *run)
 }
 
 struct joblog *
-joblog_open(const char *path, bool append, char *run, char *err, size_t errlen)
+joblog_open(const char *path, bool append, char *run, bool adopt, char *err, size_t errlen)
 {
 	struct joblog *jl;
 	struct stat st;
@@ -115,7 +115,7 @@ joblog_open(const char *path, bool append, char *run, char *err, size_t errlen)
 			close(fd);
 		return NULL;
 	}
-	if (run != NULL && st.st_size > 0 && read_run(fd, run) < 0) {
+	if (run != NULL && adopt && st.st_size > 0 && read_run(fd, run) < 0) {
 		snprintf(err, errlen, "joblog %s names no run for [sql] ledger (it was started without one):"
 		    " resume it without the ledger, or start it over", path);
 		close(fd);

@@ -35,14 +35,15 @@ struct joblog_entry {
  */
 int  joblog_lock(int fd, const char *path, char *err, size_t errlen);
 /*
- * Open the joblog at path and lock it: appended to when resuming, else
- * truncated (once locked).  A new or empty file gets the header line.
- * With run ([sql] ledger), the header names the run: a new header takes
- * run's value, and a joblog that has a header already gives its run back
+ * Open the joblog at path and lock it: appended to (when resuming, and
+ * by a service, whose joblog is its history), else truncated (once
+ * locked).  A new or empty file gets the header line.  With run ([sql]
+ * ledger), the header names the run: a new header takes run's value; with
+ * adopt (resuming), a joblog that has a header already gives its run back
  * in run (it is an error if it names none).  NULL with err on failure.
  */
 #define JOBLOG_RUN_LEN	32	/* hex digits */
-struct joblog *joblog_open(const char *path, bool append, char *run, char *err, size_t errlen);
+struct joblog *joblog_open(const char *path, bool append, char *run, bool adopt, char *err, size_t errlen);
 void joblog_add(struct joblog *jl, const struct joblog_entry *e);
 /*
  * Write what joblog_add() queued, and fdatasync about once a second.  0,

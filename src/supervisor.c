@@ -980,7 +980,13 @@ setup(char *err, size_t errlen)
 				return snprintf(err, errlen, "getrandom: %s", strerror(errno)), -1;
 			run = sup.cfg->ledger_run;
 		}
-		sup.joblog = joblog_open(sup.cfg->joblog, sup.opt->resume || sup.opt->resume_failed, run, err, errlen);
+		/*
+		 * A service appends, so that a restart keeps the history; its
+		 * jobs are new ones (a stream's numbers start again), so its
+		 * ledger run is new too unless it resumes.
+		 */
+		bool resuming = sup.opt->resume || sup.opt->resume_failed;
+		sup.joblog = joblog_open(sup.cfg->joblog, resuming || sup.opt->service, run, resuming, err, errlen);
 		if (sup.joblog == NULL)
 			return -1;
 	}

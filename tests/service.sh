@@ -91,6 +91,12 @@ kill -HUP $jmpw
 check "the reload is logged" wait_for 5 grep -q "reloaded .*: 4 workers" j.err
 sleep 0.3
 check "-j 4 still holds after the reload" four_workers
+# A restarted service keeps its joblog's history: it appends.
+feed "touch five" jobs.fifo
+check "the restarted service runs a job" wait_for 10 test -e five
 kill -TERM $jmpw
 wait $jmpw
+expect_eq "its joblog kept the first start's jobs and added this one's" \
+	"$(tail -n +2 svc.joblog | cut -f7,9 | tr '\t\n' ' ,')" "0 touch one,0 touch two,0 touch three,0 touch four,1 false,0 touch five,"
+expect_eq "under one header" "$(grep -c '^Seq' svc.joblog)" 1
 finish
