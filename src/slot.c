@@ -178,7 +178,7 @@ slot_start(struct slot *s)
 	}
 	if (pid == 0) {
 		struct wrk_args a = {
-			.slot = s->id, .cfg = sup.cfg, .fd_in = down[0], .fd_out = up[1],
+			.slot = s->id, .cfg = s->candidate ? sup.next_cfg : sup.cfg, .fd_in = down[0], .fd_out = up[1],
 			.parent = getppid(), .dry_run = sup.opt->dry_run,
 		};
 		close(down[1]);
@@ -196,7 +196,7 @@ slot_start(struct slot *s)
 	s->pid = pid;
 	s->state = SLOT_STARTING;
 	s->sent = s->done = 0;
-	s->gen = sup.gen;
+	s->gen = s->candidate ? sup.gen + 1 : sup.gen;
 	s->forked_at = now_mono();
 	s->restart_at = 0;
 	s->expect_exit = s->killed = false;
@@ -208,6 +208,17 @@ slot_start(struct slot *s)
 	s->hung = false;
 	log_debug("worker %d started (pid %d)", s->id, (int)pid);
 	return 0;
+}
+
+void
+slot_free(struct slot *s)
+{
+	slot_close_fds(s);
+	jq_free(&s->inflight);
+	buf_free(&s->rbuf);
+	buf_free(&s->wbuf);
+	free(s->init_err);
+	free(s);
 }
 
 /* Ask a worker to finish: close its pipe once what we queued for it is written. */
@@ -631,6 +642,14 @@ describe_status(char *out, size_t len, int status)
 }
 
 bool
+slot_wanted(const struct slot *s)
+{
+	if (s->doomed || s->disabled)
+		return false;
+	return s->id <= (s->candidate ? (int)sup.next_cfg->workers : sup.nworkers);
+}
+
+bool
 want_workers(void)
 {
 	if (sup.stopping || sup.exit_code != 0)
@@ -647,7 +666,7 @@ slot_schedule(struct slot *s, bool crashed)
 	double now = now_mono();
 	bool healthy = s->done > 0 || now - s->forked_at >= HEALTHY_UPTIME;
 
-	if (s->id > sup.nworkers || s->disabled || !want_workers()) {
+	if (!slot_wanted(s) || !want_workers()) {
 		s->restart_at = 0;
 		return;
 	}
@@ -689,7 +708,15 @@ slot_died(struct slot *s, int status)
 		held = jq_pop(&s->inflight);
 	jq_prepend(&sup.retry, &s->inflight);
 
-	if (init_failed) {
+	if (s->candidate) {
+		/* It never held a job: the reload it was started for is over. */
+		char why[800];
+		snprintf(why, sizeof(why), "new worker %d %s", s->id,
+		    init_failed && s->init_err != NULL ? s->init_err : how);
+		sup_reload_failed(why);
+	} else if (s->doomed) {
+		log_debug("worker %d (pid %d) of an old configuration %s", s->id, (int)s->pid, how);
+	} else if (init_failed) {
 		const char *why = s->init_err ? s->init_err : "init hook failed";
 		s->init_failures++;
 		if (!sup.ever_ready && !sup.opt->dry_run && !sup.opt->service) {

@@ -27,6 +27,8 @@ struct sup_opts;
 #define TIMEOUT_GRACE		5.0
 /* After SIGTERM, workers get this long before SIGKILL. */
 #define KILL_GRACE		5.0
+/* How long a reload's new workers have to pass their init hooks before it is given up. */
+#define RELOAD_TIMEOUT		60.0
 /* A worker that lived this long, or finished a job, was healthy: its backoff resets. */
 #define HEALTHY_UPTIME		5.0
 #define BACKOFF_FIRST		0.1
@@ -98,6 +100,8 @@ struct slot {
 	bool		 killed;	/* we sent SIGKILL for a job past its timeout */
 	int		 output_lost;	/* errno of a failed write of the job in hand's output */
 	bool		 disabled;	/* given up on: its init hook keeps failing */
+	bool		 candidate;	/* started with the configuration a reload tries (next_cfg) */
+	bool		 doomed;	/* of a configuration replaced, or a reload given up: goes when done */
 	int		 init_failures;
 	char		*init_err;
 };
@@ -105,6 +109,8 @@ struct slot {
 struct sup {
 	struct cfg		*cfg;		/* the running configuration */
 	struct cfg		*src_cfg;	/* the one the job source reads (kept across reloads) */
+	struct cfg		*next_cfg;	/* a reload's, until its workers are all ready */
+	double			 reload_deadline;
 	const struct sup_opts	*opt;
 	unsigned		 gen;
 	int			 sigfd;
@@ -171,10 +177,16 @@ int  slot_start(struct slot *s);
 void slot_retire(struct slot *s);
 void slot_drain(struct slot *s);
 void slot_close_fds(struct slot *s);
+/* Free an empty slot's memory. */
+void slot_free(struct slot *s);
 void slot_read(struct slot *s);
 void slot_write(struct slot *s);
 void slot_schedule(struct slot *s, bool crashed);
 bool want_workers(void);
+/* Whether slot s is one of those to keep a worker in (of the pool, or of a reload's). */
+bool slot_wanted(const struct slot *s);
+/* A reload's worker died before the reload was done: the reload is given up, why says why. */
+void sup_reload_failed(const char *why);
 void reap(void);
 void init_failure_report(void);
 /* Set sup.window_max and sup.pipelines from the running configuration's job kind. */

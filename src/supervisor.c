@@ -317,7 +317,7 @@ out:
 		    s->sent >= (unsigned long)sup.cfg->max_jobs_per_worker)
 			slot_retire(s);
 		/* Replace a worker that runs an old configuration once it is idle. */
-		if (s->state == SLOT_READY && s->gen != sup.gen && s->inflight.n == 0)
+		if (s->state == SLOT_READY && s->gen != sup.gen && !s->candidate && s->inflight.n == 0)
 			slot_retire(s);
 	}
 }
@@ -518,14 +518,108 @@ reload(void)
 	}
 	memcpy(n->ledger_run, sup.cfg->ledger_run, sizeof(n->ledger_run));
 	memcpy(n->q_owner, sup.cfg->q_owner, sizeof(n->q_owner));
+	/* The new workers start beside the old ones, which serve until all of them are ready. */
+	sup.next_cfg = n;
+	sup.reload_deadline = now_mono() + RELOAD_TIMEOUT;
+	sup.slots = xrealloc(sup.slots, (size_t)(sup.nslots + n->workers) * sizeof(*sup.slots));
+	for (long i = 0; i < n->workers; i++) {
+		struct slot *s = xcalloc(1, sizeof(*s));
+		s->id = (int)i + 1;
+		s->to = s->from = -1;
+		s->candidate = true;
+		s->restart_at = now_mono();
+		sup.slots[sup.nslots++] = s;
+	}
+	log_info("reloading %s: starting %ld workers with it", n->path, n->workers);
+}
+
+/* A reload's new workers are all ready: they take over, and the old ones go when done. */
+static void
+reload_done(void)
+{
+	struct cfg *n = sup.next_cfg;
+	struct slot **slots = xcalloc((size_t)sup.nslots, sizeof(*slots));
+	int k = 0;
+
+	for (int i = 0; i < sup.nslots; i++)
+		if (sup.slots[i]->candidate)
+			slots[k++] = sup.slots[i];
+	for (int i = 0; i < sup.nslots; i++) {
+		struct slot *s = sup.slots[i];
+		if (s->candidate) {
+			s->candidate = false;
+			continue;
+		}
+		s->doomed = true;
+		s->restart_at = 0;
+		slot_retire(s);
+		slots[k++] = s;
+	}
+	free(sup.slots);
+	sup.slots = slots;
 	if (sup.cfg != sup.src_cfg)
 		cfg_free(sup.cfg);
 	sup.cfg = n;
+	sup.next_cfg = NULL;
+	sup.nworkers = (int)n->workers;
 	window_limits();
 	sup.gen++;
 	sup.notified_ready = false;
-	set_workers((int)n->workers);
 	log_info("reloaded %s: %ld workers", n->path, n->workers);
+}
+
+void
+sup_reload_failed(const char *why)
+{
+	if (sup.next_cfg == NULL)
+		return;
+	log_errorx("reload failed: %s; still running the old configuration", why);
+	for (int i = 0; i < sup.nslots; i++) {
+		struct slot *s = sup.slots[i];
+		if (!s->candidate)
+			continue;
+		s->candidate = false;
+		s->doomed = true;
+		s->restart_at = 0;
+		if (s->state != SLOT_EMPTY) {
+			s->expect_exit = true;
+			kill(s->pid, SIGKILL);
+		}
+	}
+	cfg_free(sup.next_cfg);
+	sup.next_cfg = NULL;
+	sdn_send("READY=1");
+}
+
+/*
+ * Each turn: a reload done or timed out, and the slots of old workers
+ * that have gone, removed.
+ */
+static void
+tend_slots(double now)
+{
+	if (sup.next_cfg != NULL) {
+		bool all = true;
+		for (int i = 0; i < sup.nslots; i++)
+			if (sup.slots[i]->candidate && sup.slots[i]->state != SLOT_READY)
+				all = false;
+		if (sup.stopping)
+			sup_reload_failed("mpworker is stopping");
+		else if (all)
+			reload_done();
+		else if (now >= sup.reload_deadline)
+			sup_reload_failed("the new workers were not ready in time");
+	}
+	int k = 0;
+	for (int i = 0; i < sup.nslots; i++) {
+		struct slot *s = sup.slots[i];
+		if (s->doomed && s->state == SLOT_EMPTY) {
+			slot_free(s);
+			continue;
+		}
+		sup.slots[k++] = s;
+	}
+	sup.nslots = k;
 }
 
 static void
@@ -564,7 +658,7 @@ start_due_workers(double now)
 		struct slot *s = sup.slots[i];
 		if (s->state != SLOT_EMPTY || s->restart_at == 0 || s->restart_at > now)
 			continue;
-		if (!want_workers() || s->id > sup.nworkers || s->disabled) {
+		if (!want_workers() || !slot_wanted(s)) {
 			s->restart_at = 0;
 			continue;
 		}
@@ -728,6 +822,7 @@ run_loop(void)
 			signal_workers(SIGKILL);
 			sup.kill_at = now + 3600;
 		}
+		tend_slots(now);
 		start_due_workers(now);
 		fill_pending();
 		queue_steps();
@@ -1022,16 +1117,11 @@ give_back(const struct jobq *q)
 static void
 teardown(void)
 {
-	for (int i = 0; i < sup.nslots; i++) {
-		struct slot *s = sup.slots[i];
-		slot_close_fds(s);
-		jq_free(&s->inflight);
-		buf_free(&s->rbuf);
-		buf_free(&s->wbuf);
-		free(s->init_err);
-		free(s);
-	}
+	for (int i = 0; i < sup.nslots; i++)
+		slot_free(sup.slots[i]);
 	free(sup.slots);
+	if (sup.next_cfg != NULL)
+		cfg_free(sup.next_cfg);
 	give_back(&sup.retry);
 	give_back(&sup.pending);
 	jq_free(&sup.pending);

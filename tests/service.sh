@@ -60,6 +60,35 @@ expect_eq "SIGTERM stops the service with exit 0, though a job failed" "$rc" 0
 check "STOPPING=1 was sent" grep -q "^STOPPING=1" notify.log
 expect_eq "the joblog has the four jobs" "$(joblog_ok svc.joblog | wc -l)" 4
 
+# A reload whose new init hook fails keeps the old workers: jobs go on
+# running, and the failure is said at error priority with the reason.
+mkfifo r.fifo
+printf '[pool]\nworkers = 2\njoblog = r.joblog\n[database]\ndriver = sqlite\npath = r.db\ncreate = yes\ninit = %s\n[jobs]\nfile = r.fifo\n' \
+	'PRAGMA busy_timeout = 5000' > r.ini
+"$MPWORKER" --service -c r.ini >r.out 2>r.err &
+rmpw=$!
+two_workers() { [ "$(pgrep -P $rmpw | wc -l)" -eq 2 ]; }
+check "two workers before the reload" wait_for 10 two_workers
+sed -i 's/^init = .*/init = SELECT no_such_function()/; s/workers = 2/workers = 3/' r.ini
+kill -HUP $rmpw
+check "the failed reload is logged" wait_for 10 grep -q "reload failed: .*no such function: no_such_function.*; still running the old configuration" r.err
+expect_no_grep "it never claims to have reloaded" "reloaded" r.err
+feed "touch r1" r.fifo; feed "touch r2" r.fifo; feed "touch r3" r.fifo
+check "jobs fed after it run on the old workers" wait_for 10 test -e r1 -a -e r2 -a -e r3
+check "still two workers" two_workers
+# Mended, the next reload replaces the workers, and says so only then.
+sed -i 's/^init = .*/init = PRAGMA busy_timeout = 4000/' r.ini
+kill -HUP $rmpw
+check "the good reload is logged" wait_for 10 grep -q "reloaded .*: 3 workers" r.err
+three() { [ "$(pgrep -P $rmpw | wc -l)" -eq 3 ]; }
+check "and three workers run" wait_for 10 three
+feed "touch r4" r.fifo
+check "jobs run after it" wait_for 10 test -e r4
+kill -TERM $rmpw
+wait $rmpw; rc=$?
+expect_eq "the service stops with exit 0" "$rc" 0
+expect_eq "every job is in its joblog" "$(joblog_ok r.joblog | wc -l)" 4
+
 # Workers still in their init hooks are starting, not idle; the status
 # asked for with SIGUSR1 says so, at info priority.
 printf '[pool]\nworkers = 2\n[database]\ndriver = sqlite\npath = s.db\ncreate = yes\ninit = %s\n[jobs]\nfile = jobs.fifo\n' \
