@@ -323,6 +323,8 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 		sup.failed++;
 	}
 	groups_job_end(j, success, reason);
+	if (j->seq <= sup.spooled && j->step == 0)
+		sup_spool_job_done();
 	order_done(j->seq);
 	free(j);
 	sup_check_halt();

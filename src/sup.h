@@ -110,6 +110,9 @@ struct sup {
 	struct cfg		*cfg;		/* the running configuration */
 	struct cfg		*src_cfg;	/* the one the job source reads (kept across reloads) */
 	struct cfg		*next_cfg;	/* a reload's, until its workers are all ready */
+	char			*spool;		/* a service's spool (spool.h), when its input is a stream */
+	uint64_t		 spooled;	/* jobs 1 .. spooled came from the spool */
+	uint64_t		 spool_left;	/* of them, not finished yet */
 	double			 reload_deadline;
 	const struct sup_opts	*opt;
 	unsigned		 gen;
@@ -203,5 +206,7 @@ int  sup_write_output(int stream, const char *p, size_t n);
 void sup_check_halt(void);
 /* An attempt ended: log it, and finish the job or queue it again.  Takes j. */
 void job_finished(struct job *j, const struct msg_result *r, const char *reason);
+/* A job of the spool has finished: the last one removes the spool. */
+void sup_spool_job_done(void);
 
 #endif

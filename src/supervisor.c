@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -41,6 +42,7 @@
 #include "progress.h"
 #include "queue.h"
 #include "sdnotify.h"
+#include "spool.h"
 #include "sup.h"
 #include "supervisor.h"
 #include "util.h"
@@ -166,6 +168,7 @@ fill_pending(void)
 			groups_eof(sup.read);
 			return;
 		}
+		jl.seq += sup.spooled;	/* the spool's jobs come first */
 		sup.read++;
 		bool earlier = sup.by_name != NULL ? !jl.has_nul && sup.by_name->resume_done(&sup.skip_names, jl.text) :
 		    seqset_has(sup.skip, jl.seq);
@@ -1010,6 +1013,93 @@ each_held(void (*fn)(void *arg, uint64_t seq, unsigned attempt), void *arg)
 			fn(arg, j->seq, j->attempt);
 }
 
+/* --- the spool ------------------------------------------------------------------ */
+
+/* Whether the jobs come from a stream, which cannot be read again: a FIFO, a pipe, a socket. */
+static bool
+input_is_stream(const struct cfg *cfg)
+{
+	struct stat st;
+
+	if (cfg->file == NULL)
+		return false;
+	if (strcmp(cfg->file, "-") == 0 ? fstat(STDIN_FILENO, &st) < 0 : stat(cfg->file, &st) < 0)
+		return false;
+	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode);
+}
+
+/*
+ * A service reading a stream keeps, next to its joblog, the jobs a stop
+ * left unrun (spool.h); at start they are the first jobs.
+ */
+static int
+open_spool(char *err, size_t errlen)
+{
+	const struct cfg *c = sup.cfg;
+
+	if (!sup.opt->service || sup.opt->dry_run || c->joblog == NULL || queue_on(c) ||
+	    strcmp(c->type, "rename") == 0 || !input_is_stream(c))
+		return 0;
+	sup.spool = xasprintf("%s.spool", c->joblog);
+	long n = spool_load(sup.spool, &sup.pending, err, errlen);
+	if (n < 0)
+		return -1;
+	if (n > 0) {
+		for (struct job *j = sup.pending.head; j != NULL; j = j->next)
+			if (j->hopeless)
+				return snprintf(err, errlen, "spool %s holds a NUL byte in job %" PRIu64
+				    "; move it away to start without it", sup.spool, j->seq), -1;
+		sup.spooled = sup.spool_left = (uint64_t)n;
+		sup.read = (uint64_t)n;
+		log_info("%ld jobs an earlier stop left unrun are run first (from %s)", n, sup.spool);
+	}
+	return 0;
+}
+
+void
+sup_spool_job_done(void)
+{
+	char err[512];
+	static const struct jobq none;
+
+	if (sup.spool_left == 0 || --sup.spool_left > 0)
+		return;
+	if (spool_save(sup.spool, &none, &none, err, sizeof(err)) < 0)
+		log_warnx("%s", err);
+	else
+		log_debug("every job of the spool %s has run; removed it", sup.spool);
+}
+
+/*
+ * At a service's stop: what it read and did not run, and what the
+ * stream already holds, goes to the spool.
+ */
+static void
+save_spool(void)
+{
+	char err[512];
+	struct jobline jl;
+
+	if (sup.spool == NULL)
+		return;
+	while (sup.src != NULL && !sup.src_eof && jobsrc_next(sup.src, &jl) == 1) {
+		struct job *j = xcalloc(1, sizeof(*j) + jl.len + 1);
+		j->len = jl.len;
+		memcpy(j->text, jl.text, jl.len);
+		jq_push(&sup.pending, j);
+	}
+	size_t n = sup.retry.n + sup.pending.n;
+	if (spool_save(sup.spool, &sup.retry, &sup.pending, err, sizeof(err)) < 0) {
+		log_errorx("%s: %zu jobs read and not run are lost", err, n);
+		return;
+	}
+	if (n > 0)
+		log_info("%zu job%s read and not run kept in %s: the next start runs %s first", n,
+		    n == 1 ? "" : "s", sup.spool, n == 1 ? "it" : "them");
+	jq_free(&sup.retry);
+	jq_free(&sup.pending);
+}
+
 static int
 setup(char *err, size_t errlen)
 {
@@ -1103,7 +1193,7 @@ setup(char *err, size_t errlen)
 		    sup.opt->resume_failed ? "--resume-failed" : "--resume");
 		return -1;
 	}
-	return 0;
+	return open_spool(err, errlen);
 }
 
 /* Jobs the source handed out that never ran: it may want them back (a queue). */
@@ -1130,6 +1220,7 @@ teardown(void)
 	close_joblog();
 	seqset_free(sup.skip);
 	seqset_free(sup.skip_ok);
+	free(sup.spool);
 	groups_free();
 	strset_free(&sup.skip_names);
 	strset_free(&sup.planned);
@@ -1166,6 +1257,7 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 	set_workers((int)cfg->workers);
 	run_loop();
 	reap();
+	save_spool();
 	init_failure_report();
 	free(sup.init_said);
 	results_close();

@@ -89,6 +89,43 @@ wait $rmpw; rc=$?
 expect_eq "the service stops with exit 0" "$rc" 0
 expect_eq "every job is in its joblog" "$(joblog_ok r.joblog | wc -l)" 4
 
+# Jobs read from a stream and not yet run when the service stops are
+# kept in a spool next to the joblog, and run first at the next start:
+# nothing read is lost, and nothing runs twice.
+mkfifo sp.fifo
+printf '[pool]\nworkers = 2\njoblog = sp.joblog\n[jobs]\nfile = sp.fifo\n' > sp.ini
+"$MPWORKER" --service -c sp.ini >sp.out 2>sp.err &
+spmpw=$!
+wait_for 10 test "$(pgrep -P $spmpw | wc -l)" -eq 2
+printf 'sleep 1; echo %s >> sp.ran\n' 1 2 3 4 5 6 > sp.jobs
+timeout 10 sh -c 'cat sp.jobs > sp.fifo' || fail "nobody read sp.fifo"
+sleep 1.5
+kill -TERM $spmpw
+wait $spmpw; rc=$?
+expect_eq "stopped with jobs read and not run: exit 0" "$rc" 0
+expect_eq "the jobs in hand finished, the others did not start" "$(sort sp.ran | tr '\n' ' ')" "1 2 3 4 "
+check "the rest are in the spool" test -s sp.joblog.spool
+expect_grep "and it says so" "2 jobs read and not run kept in .*sp.joblog.spool" sp.err
+"$MPWORKER" --service -c sp.ini >sp.out 2>sp.err &
+spmpw=$!
+six() { [ "$(wc -l < sp.ran)" -ge 6 ]; }
+check "the next start runs them" wait_for 10 six
+check "and removes the spool once they are done" wait_for 5 test ! -e sp.joblog.spool
+feed "echo 7 >> sp.ran" sp.fifo
+check "then takes new jobs" wait_for 10 grep -q '^7$' sp.ran
+kill -TERM $spmpw
+wait $spmpw
+expect_eq "every job ran exactly once" "$(sort -n sp.ran | tr '\n' ' ')" "1 2 3 4 5 6 7 "
+expect_eq "and the joblog records each once, as succeeded" "$(joblog_ok sp.joblog | wc -l)" 7
+check "no spool is left" test ! -e sp.joblog.spool
+
+# A spool that is not one mpworker wrote is refused, not run in part.
+printf 'mpworker spool 1\n99\ntoo short\n' > sp.joblog.spool
+"$MPWORKER" --service -c sp.ini >sp.out 2>sp.err; rc=$?
+check "a torn spool stops the start" test "$rc" -ne 0
+expect_grep "saying what to do" "is not a spool mpworker wrote whole .*move it away" sp.err
+rm sp.joblog.spool
+
 # Workers still in their init hooks are starting, not idle; the status
 # asked for with SIGUSR1 says so, at info priority.
 printf '[pool]\nworkers = 2\n[database]\ndriver = sqlite\npath = s.db\ncreate = yes\ninit = %s\n[jobs]\nfile = jobs.fifo\n' \
