@@ -95,6 +95,7 @@ struct cfg {
 	bool    line_buffer;	/* a command's output a line at a time, as it comes */
 	bool    tag;		/* each output line starts with its job's line and a tab */
 	bool    keep_order;	/* output (and joblog records) in input order */
+	char   *status_socket;	/* [status] socket: where --status, --metrics and --reload reach a run */
 	char   *results;	/* each job's output to files of its own: a directory, or a path template */
 
 	/* [command] */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "ctl.h"
 #include "log.h"
 #include "qadmin.h"
 #include "rename.h"
@@ -48,6 +49,11 @@ static const char usage_text[] =
 "                       or what [jobs] names\n"
 "      --queue-status   ready, running, waiting and dead jobs, and where they run\n"
 "      --queue-retry ID...|all  put dead jobs back in the queue\n"
+"a running mpworker, through its [status] socket (read from FILE):\n"
+"      --status [--json]  the pool, every worker and the totals\n"
+"      --metrics        Prometheus text exposition\n"
+"      --reload         reload its configuration; exit 0 once the new workers\n"
+"                       are ready, 1 with the reason if not\n"
 "  -q, --quiet          errors only, no report\n"
 "  -v, --verbose        debugging detail: every worker start and exit\n"
 "  -h, --help           this text\n"
@@ -61,6 +67,7 @@ enum {
 	OPT_CHECK = 256, OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED,
 	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SERVICE, OPT_UNDO, OPT_FORCE, OPT_COMMAND, OPT_SQL, OPT_HALT,
 	OPT_LINE_BUFFER, OPT_TAG, OPT_QUEUE_INIT, OPT_ENQUEUE, OPT_QUEUE_STATUS, OPT_QUEUE_RETRY,
+	OPT_STATUS, OPT_JSON, OPT_METRICS, OPT_RELOAD,
 };
 
 static const struct option longopts[] = {
@@ -86,6 +93,10 @@ static const struct option longopts[] = {
 	{ "enqueue",       no_argument,       NULL, OPT_ENQUEUE },
 	{ "queue-status",  no_argument,       NULL, OPT_QUEUE_STATUS },
 	{ "queue-retry",   no_argument,       NULL, OPT_QUEUE_RETRY },
+	{ "status",        no_argument,       NULL, OPT_STATUS },
+	{ "json",          no_argument,       NULL, OPT_JSON },
+	{ "metrics",       no_argument,       NULL, OPT_METRICS },
+	{ "reload",        no_argument,       NULL, OPT_RELOAD },
 	{ "quiet",         no_argument,       NULL, 'q' },
 	{ "verbose",       no_argument,       NULL, 'v' },
 	{ "help",          no_argument,       NULL, 'h' },
@@ -119,7 +130,8 @@ main(int argc, char **argv)
 	const char *config = NULL, *workers = NULL, *joblog = NULL, *undo = NULL, *command = NULL;
 	const char *halt = NULL;
 	bool check = false, sql = false;
-	int queue_cmd = 0;
+	int queue_cmd = 0, ctl_cmd = 0;
+	bool json = false;
 	int progress = -1;	/* -1: when stderr is a terminal */
 	int verbosity = LOG_LVL_INFO;
 	char err[8192];
@@ -152,6 +164,12 @@ main(int argc, char **argv)
 				usage_error("%s", "--queue-init, --enqueue, --queue-status and --queue-retry exclude each other");
 			queue_cmd = c;
 			break;
+		case OPT_STATUS: case OPT_METRICS: case OPT_RELOAD:
+			if (ctl_cmd != 0 && ctl_cmd != c)
+				usage_error("%s", "--status, --metrics and --reload exclude each other");
+			ctl_cmd = c;
+			break;
+		case OPT_JSON: json = true; break;
 		case OPT_FORCE: opts.force = true; break;
 		case 'q': verbosity = LOG_LVL_ERR; opts.report = false; break;
 		case 'v': verbosity = LOG_LVL_DEBUG; break;
@@ -214,6 +232,19 @@ main(int argc, char **argv)
 		cfg_print(cfg, stdout);
 		cfg_free(cfg);
 		return MPW_EXIT_OK;
+	}
+	if (json && ctl_cmd != OPT_STATUS)
+		usage_error("%s", "--json goes with --status");
+	if (ctl_cmd != 0) {
+		int rc = MPW_EXIT_USAGE;
+		if (cfg->status_socket == NULL)
+			log_errorx("%s names no [status] socket: a running mpworker is reached through it",
+			    config != NULL ? config : "the configuration");
+		else
+			rc = ctl_request(cfg->status_socket, ctl_cmd == OPT_METRICS ? "metrics" :
+			    ctl_cmd == OPT_RELOAD ? "reload" : json ? "status json" : "status");
+		cfg_free(cfg);
+		return rc;
 	}
 	if (queue_cmd != 0) {
 		int rc = queue_cmd == OPT_QUEUE_INIT ? qadmin_init(cfg) :

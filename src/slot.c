@@ -19,6 +19,7 @@
 
 #include "cfg.h"
 #include "job.h"
+#include "ctl.h"
 #include "groups.h"
 #include "joblog.h"
 #include "order.h"
@@ -98,6 +99,8 @@ close_parent_fds(struct slot *self)
 		close(jobsrc_file_fd(sup.src));
 	if (sup.joblog != NULL)
 		close(joblog_fd(sup.joblog));
+	/* A status client would never see its answer end while a worker held its connection. */
+	ctl_close_fds();
 	for (int i = 0; i < sup.nslots; i++) {
 		struct slot *o = sup.slots[i];
 		if (o == self)
@@ -195,6 +198,7 @@ slot_start(struct slot *s)
 	fd_set_nonblock(s->from);
 	s->pid = pid;
 	s->state = SLOT_STARTING;
+	s->starts++;
 	s->sent = s->done = 0;
 	s->gen = s->candidate ? sup.gen + 1 : sup.gen;
 	s->forked_at = now_mono();
@@ -283,6 +287,8 @@ job_finished(struct job *j, const struct msg_result *r, const char *reason)
 {
 	bool success = r->exitval == 0 && r->signal == 0;
 
+	if (!j->hopeless)
+		sup_observe_duration(r->runtime);
 	if (j->logged != NULL)
 		record(j, r, j->logged, strlen(j->logged));
 	else

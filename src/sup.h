@@ -103,6 +103,7 @@ struct slot {
 	bool		 candidate;	/* started with the configuration a reload tries (next_cfg) */
 	bool		 doomed;	/* of a configuration replaced, or a reload given up: goes when done */
 	int		 init_failures;
+	unsigned	 starts;	/* workers forked in it */
 	char		*init_err;
 };
 
@@ -113,6 +114,10 @@ struct sup {
 	char			*spool;		/* a service's spool (spool.h), when its input is a stream */
 	uint64_t		 spooled;	/* jobs 1 .. spooled came from the spool */
 	uint64_t		 spool_left;	/* of them, not finished yet */
+	/* How long attempts ran, for the metrics: counts per DURATION_BUCKETS bucket, and in all. */
+	uint64_t		 dur_count[11];
+	uint64_t		 dur_n;
+	double			 dur_sum;
 	double			 reload_deadline;
 	const struct sup_opts	*opt;
 	unsigned		 gen;
@@ -138,6 +143,7 @@ struct sup {
 	uint64_t		 fenced;	/* attempts whose lease was lost: their work did not stand */
 	uint64_t		 passed;	/* finished with nothing to do (JR_SKIPPED) */
 	double			 started_mono;
+	double			 started_wall;
 	double			 avg_service;	/* moving averages of results, for the window: */
 	double			 avg_latency;	/* service time, and round trip (0 unknown) */
 	int			 probes;	/* results left to measure a round trip in */
@@ -208,5 +214,7 @@ void sup_check_halt(void);
 void job_finished(struct job *j, const struct msg_result *r, const char *reason);
 /* A job of the spool has finished: the last one removes the spool. */
 void sup_spool_job_done(void);
+/* An attempt ran this long: for the metrics' histogram. */
+void sup_observe_duration(double seconds);
 
 #endif

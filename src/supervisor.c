@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "ctl.h"
 #include "job.h"
 #include "groups.h"
 #include "joblog.h"
@@ -475,24 +476,32 @@ sup_apply_overrides(struct cfg *cfg, const struct sup_opts *opts, char *err, siz
 }
 
 /*
- * SIGHUP in service mode: load the INI again, with the command line's
- * overrides; if it is valid, new workers
- * start with it and the old ones are retired as they go idle.  The job
- * source keeps its settings until restart.
+ * SIGHUP, or "reload" on the status socket, in service mode: load the
+ * INI again, with the command line's overrides; if it is valid, a new
+ * pool starts with it beside the old one (see reload_done).  The job
+ * source keeps its settings until restart.  0 when the new pool is
+ * starting, or -1 with why (logged too) when the reload is not done.
  */
-static void
-reload(void)
+static int
+reload(char *why, size_t whylen)
 {
 	char err[4096];
 	struct cfg *n;
 
 	if (!sup.opt->service) {
-		log_info("SIGHUP ignored: only a service reloads its configuration");
-		return;
+		snprintf(why, whylen, "only a service reloads its configuration");
+		log_info("SIGHUP ignored: %s", why);
+		return -1;
 	}
 	if (sup.opt->config == NULL) {
-		log_info("SIGHUP ignored: the configuration came from the command line, not a file");
-		return;
+		snprintf(why, whylen, "the configuration came from the command line, not a file");
+		log_info("SIGHUP ignored: %s", why);
+		return -1;
+	}
+	if (sup.next_cfg != NULL) {
+		snprintf(why, whylen, "a reload is under way already");
+		log_info("SIGHUP ignored: %s", why);
+		return -1;
 	}
 	sdn_send("RELOADING=1");
 	n = cfg_load(sup.opt->config, &sup.opt->overrides, err, sizeof(err));
@@ -502,22 +511,21 @@ reload(void)
 	}
 	if (n == NULL) {
 		log_warnx("reload failed; still running the old configuration:\n%s", err);
-		sdn_send("READY=1");
-		return;
-	}
-	if (strcmp(n->type, sup.cfg->type) != 0) {
-		log_warnx("reload refused: [jobs] type changed from %s to %s; that needs a restart",
-		    sup.cfg->type, n->type);
-		cfg_free(n);
-		sdn_send("READY=1");
-		return;
-	}
-	if (strcmp(n->source, sup.cfg->source) != 0) {
-		log_warnx("reload refused: [jobs] source changed from %s to %s; that needs a restart",
+		snprintf(why, whylen, "%s", err);
+	} else if (strcmp(n->type, sup.cfg->type) != 0) {
+		snprintf(why, whylen, "[jobs] type changed from %s to %s; that needs a restart", sup.cfg->type, n->type);
+	} else if (strcmp(n->source, sup.cfg->source) != 0) {
+		snprintf(why, whylen, "[jobs] source changed from %s to %s; that needs a restart",
 		    sup.cfg->source, n->source);
+	} else {
+		why[0] = '\0';
+	}
+	if (n == NULL || why[0] != '\0') {
+		if (n != NULL)
+			log_warnx("reload refused: %s", why);
 		cfg_free(n);
 		sdn_send("READY=1");
-		return;
+		return -1;
 	}
 	memcpy(n->ledger_run, sup.cfg->ledger_run, sizeof(n->ledger_run));
 	memcpy(n->q_owner, sup.cfg->q_owner, sizeof(n->q_owner));
@@ -534,6 +542,7 @@ reload(void)
 		sup.slots[sup.nslots++] = s;
 	}
 	log_info("reloading %s: starting %ld workers with it", n->path, n->workers);
+	return 0;
 }
 
 /* A reload's new workers are all ready: they take over, and the old ones go when done. */
@@ -569,6 +578,9 @@ reload_done(void)
 	sup.gen++;
 	sup.notified_ready = false;
 	log_info("reloaded %s: %ld workers", n->path, n->workers);
+	char what[600];
+	snprintf(what, sizeof(what), "reloaded %s: %ld workers", n->path, n->workers);
+	ctl_reload_done(true, what);
 }
 
 void
@@ -592,6 +604,7 @@ sup_reload_failed(const char *why)
 	cfg_free(sup.next_cfg);
 	sup.next_cfg = NULL;
 	sdn_send("READY=1");
+	ctl_reload_done(false, why);
 }
 
 /*
@@ -642,7 +655,7 @@ handle_signals(void)
 			begin_stop(sup.stopping ? 2 : 1, strsignal((int)si.ssi_signo));
 			break;
 		case SIGHUP:
-			reload();
+			reload(line, sizeof(line));
 			break;
 		case SIGUSR1:
 			status_line(line, sizeof(line));
@@ -838,7 +851,7 @@ run_loop(void)
 		if ((sup.finishing || sup.stopping) && live_workers() == 0)
 			break;
 
-		size_t need = (size_t)sup.nslots * 2 + 2;
+		size_t need = (size_t)sup.nslots * 2 + 2 + CTL_CLIENTS + 1;
 		if (need > cap) {
 			cap = need;
 			pfd = xrealloc(pfd, cap * sizeof(*pfd));
@@ -866,13 +879,17 @@ run_loop(void)
 				owner[n++] = s;
 			}
 		}
+		size_t ctl_first = n;
+		n += ctl_pollfds(pfd + n);
 		int r = poll(pfd, n, poll_timeout(now));
 		if (r < 0 && errno != EINTR)
 			fatal("poll");
 		for (size_t i = 0; r > 0 && i < n; i++) {
 			if (pfd[i].revents == 0)
 				continue;
-			if (pfd[i].fd == sup.sigfd)
+			if (i >= ctl_first)
+				ctl_event(&pfd[i]);
+			else if (pfd[i].fd == sup.sigfd)
 				handle_signals();
 			else if (owner[i] == NULL)
 				jobsrc_ready(sup.src, pfd[i].revents);
@@ -883,6 +900,7 @@ run_loop(void)
 		}
 		now = now_mono();
 		check_timeouts(now);
+		ctl_tick(now);
 	}
 	free(pfd);
 	free(owner);
@@ -1012,6 +1030,173 @@ each_held(void (*fn)(void *arg, uint64_t seq, unsigned attempt), void *arg)
 		for (const struct job *j = sup.slots[i]->inflight.head; j != NULL; j = j->next)
 			fn(arg, j->seq, j->attempt);
 }
+
+/* --- status and metrics (the status socket) ------------------------------------ */
+
+static const double dur_bounds[] = { 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300 };
+
+void
+sup_observe_duration(double seconds)
+{
+	for (size_t i = 0; i < sizeof(dur_bounds) / sizeof(dur_bounds[0]); i++)
+		if (seconds <= dur_bounds[i])
+			sup.dur_count[i]++;
+	sup.dur_n++;
+	sup.dur_sum += seconds;
+}
+
+static const char *
+slot_state_name(const struct slot *s)
+{
+	if (s->state == SLOT_EMPTY)
+		return s->restart_at > 0 ? "restarting" : "stopped";
+	if (s->state == SLOT_STARTING)
+		return "starting";
+	if (s->state == SLOT_STOPPING || s->doomed)
+		return "stopping";
+	return s->inflight.n > 0 ? "busy" : "idle";
+}
+
+/* s as a JSON string. */
+static void
+json_str(struct buf *out, const char *s)
+{
+	buf_add(out, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			buf_printf(out, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(out, "\\u%04x", c);
+		else
+			buf_add(out, s, 1);
+	}
+	buf_add(out, "\"", 1);
+}
+
+static size_t
+in_flight(void)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < sup.nslots; i++)
+		n += sup.slots[i]->inflight.n;
+	return n;
+}
+
+static void
+status_report(struct buf *out, bool json)
+{
+	double now = now_mono(), up = now - sup.started_mono;
+	char src[192];
+	const struct cfg *c = sup.cfg;
+
+	jobsrc_status(sup.src, src, sizeof(src));
+	if (json) {
+		buf_printf(out, "{\"pid\":%d,\"service\":%s,\"uptime_seconds\":%.3f,\"config\":", (int)getpid(),
+		    sup.opt->service ? "true" : "false", up);
+		json_str(out, sup.opt->config != NULL ? sup.opt->config : "");
+		buf_printf(out, ",\"type\":");
+		json_str(out, c->type);
+		buf_printf(out, ",\"workers_wanted\":%d,\"reloading\":%s,\"workers\":[", sup.nworkers,
+		    sup.next_cfg != NULL ? "true" : "false");
+	} else {
+		buf_printf(out, "mpworker %s, pid %d%s, up %.1fs; %s, %s jobs, %d workers%s\n", PACKAGE_VERSION,
+		    (int)getpid(), sup.opt->service ? ", service" : "", up,
+		    sup.opt->config != NULL ? sup.opt->config : "(command line)", c->type, sup.nworkers,
+		    sup.next_cfg != NULL ? " (a reload is starting its workers)" : "");
+		buf_printf(out, "%-5s %-8s %-10s %-10s %9s %9s %8s\n", "slot", "pid", "state", "job", "for", "done",
+		    "restarts");
+	}
+	for (int i = 0; i < sup.nslots; i++) {
+		const struct slot *s = sup.slots[i];
+		const struct job *j = s->inflight.head;
+		double held = j != NULL ? now - s->head_since : 0;
+		unsigned restarts = s->starts > 0 ? s->starts - 1 : 0;
+		if (json) {
+			buf_printf(out, "%s{\"slot\":%d,\"pid\":%d,\"state\":\"%s\",\"new\":%s,\"job\":", i ? "," : "",
+			    s->id, (int)s->pid, slot_state_name(s), s->candidate ? "true" : "false");
+			if (j != NULL)
+				buf_printf(out, "%" PRIu64 ",\"job_seconds\":%.3f", j->seq, held);
+			else
+				buf_printf(out, "null,\"job_seconds\":null");
+			buf_printf(out, ",\"jobs_held\":%zu,\"done\":%lu,\"restarts\":%u}", s->inflight.n, s->done, restarts);
+		} else {
+			char job[24] = "-", dur[24] = "-";
+			if (j != NULL) {
+				snprintf(job, sizeof(job), "%" PRIu64, j->seq);
+				snprintf(dur, sizeof(dur), "%.2fs", held);
+			}
+			buf_printf(out, "%-5d %-8d %-10s %-10s %9s %9lu %8u%s\n", s->id, (int)s->pid, slot_state_name(s),
+			    job, dur, s->done, restarts, s->candidate ? "  (new)" : "");
+		}
+	}
+	size_t pending = sup.pending.n + sup.retry.n;
+	if (json) {
+		buf_printf(out, "],\"totals\":{\"succeeded\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"skipped\":%" PRIu64
+		    ",\"retried\":%" PRIu64 ",\"pending\":%zu,\"in_flight\":%zu,\"worker_restarts\":%" PRIu64
+		    ",\"jobs_per_second\":%.3f},\"source\":", sup.ok, sup.failed, sup.passed, sup.retried, pending,
+		    in_flight(), sup.restarts, rate());
+		json_str(out, src[0] != '\0' ? src + (src[0] == ';' ? 2 : 0) : "");
+		buf_printf(out, "}\n");
+	} else {
+		buf_printf(out, "totals: %" PRIu64 " succeeded, %" PRIu64 " failed, %" PRIu64 " retried; %zu pending,"
+		    " %zu in flight; %.1f jobs/s%s\n", sup.ok, sup.failed, sup.retried, pending, in_flight(), rate(), src);
+	}
+}
+
+static void
+metric_head(struct buf *out, const char *name, const char *type, const char *help)
+{
+	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+metrics_report(struct buf *out)
+{
+	const char *k = sup.cfg->type;
+	int busy = 0, idle = 0, starting = 0, stopping = 0;
+
+	for (int i = 0; i < sup.nslots; i++) {
+		const char *st = slot_state_name(sup.slots[i]);
+		busy += strcmp(st, "busy") == 0;
+		idle += strcmp(st, "idle") == 0;
+		starting += strcmp(st, "starting") == 0;
+		stopping += strcmp(st, "stopping") == 0;
+	}
+	metric_head(out, "mpworker_jobs_total", "counter", "Jobs finished, by kind and outcome (after retries).");
+	buf_printf(out, "mpworker_jobs_total{kind=\"%s\",outcome=\"succeeded\"} %" PRIu64 "\n", k, sup.ok);
+	buf_printf(out, "mpworker_jobs_total{kind=\"%s\",outcome=\"failed\"} %" PRIu64 "\n", k, sup.failed);
+	buf_printf(out, "mpworker_jobs_total{kind=\"%s\",outcome=\"skipped\"} %" PRIu64 "\n", k, sup.passed);
+	metric_head(out, "mpworker_job_retries_total", "counter", "Failed attempts that were tried again.");
+	buf_printf(out, "mpworker_job_retries_total{kind=\"%s\"} %" PRIu64 "\n", k, sup.retried);
+	metric_head(out, "mpworker_worker_restarts_total", "counter",
+	    "Workers replaced after they died or a job ran past its timeout.");
+	buf_printf(out, "mpworker_worker_restarts_total %" PRIu64 "\n", sup.restarts);
+	metric_head(out, "mpworker_workers", "gauge", "Worker processes, by state.");
+	buf_printf(out, "mpworker_workers{state=\"busy\"} %d\nmpworker_workers{state=\"idle\"} %d\n"
+	    "mpworker_workers{state=\"starting\"} %d\nmpworker_workers{state=\"stopping\"} %d\n",
+	    busy, idle, starting, stopping);
+	metric_head(out, "mpworker_jobs_in_flight", "gauge", "Jobs handed to workers and not finished.");
+	buf_printf(out, "mpworker_jobs_in_flight %zu\n", in_flight());
+	metric_head(out, "mpworker_jobs_pending", "gauge", "Jobs read and waiting for a worker.");
+	buf_printf(out, "mpworker_jobs_pending %zu\n", sup.pending.n + sup.retry.n);
+	metric_head(out, "mpworker_job_duration_seconds", "histogram", "How long job attempts ran.");
+	for (size_t i = 0; i < sizeof(dur_bounds) / sizeof(dur_bounds[0]); i++)
+		buf_printf(out, "mpworker_job_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n", dur_bounds[i],
+		    sup.dur_count[i]);
+	buf_printf(out, "mpworker_job_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", sup.dur_n);
+	buf_printf(out, "mpworker_job_duration_seconds_sum %.6f\nmpworker_job_duration_seconds_count %" PRIu64 "\n",
+	    sup.dur_sum, sup.dur_n);
+	metric_head(out, "mpworker_start_time_seconds", "gauge", "When this mpworker started, since the epoch.");
+	buf_printf(out, "mpworker_start_time_seconds %.3f\n", sup.started_wall);
+}
+
+static const struct ctl_ops ctl_ops = {
+	.status = status_report,
+	.metrics = metrics_report,
+	.reload = reload,
+};
 
 /* --- the spool ------------------------------------------------------------------ */
 
@@ -1193,6 +1378,8 @@ setup(char *err, size_t errlen)
 		    sup.opt->resume_failed ? "--resume-failed" : "--resume");
 		return -1;
 	}
+	if (sup.cfg->status_socket != NULL && ctl_open(sup.cfg->status_socket, &ctl_ops, err, errlen) < 0)
+		return -1;
 	return open_spool(err, errlen);
 }
 
@@ -1221,6 +1408,7 @@ teardown(void)
 	seqset_free(sup.skip);
 	seqset_free(sup.skip_ok);
 	free(sup.spool);
+	ctl_close();
 	groups_free();
 	strset_free(&sup.skip_names);
 	strset_free(&sup.planned);
@@ -1244,6 +1432,7 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 	sup.probes = WINDOW_PROBES;
 	window_limits();
 	sup.started_mono = now_mono();
+	sup.started_wall = now_wall();
 	progress_init(opts->progress);
 	log_set_before_write(progress_clear);
 	if (setup(err, sizeof(err)) < 0) {

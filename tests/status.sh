@@ -1,0 +1,124 @@
+# The status socket: --status (text and JSON), --metrics (Prometheus
+# text, checked by promtool), --reload that waits for the outcome; and
+# clients that misbehave cannot stall the service.
+. "$SRCDIR/tests/lib.sh"
+
+mkfifo jobs.fifo
+cat > s.ini <<'INI'
+[pool]
+workers = 2
+joblog = s.joblog
+[jobs]
+file = jobs.fifo
+[status]
+socket = s.sock
+INI
+mpw() { "$MPWORKER" "$@" -c s.ini; }
+
+mpw --status >out 2>err; rc=$?
+expect_eq "--status with nobody running: exit 2" "$rc" 2
+expect_grep "and says so" "no mpworker answers on .*s.sock" err
+
+"$MPWORKER" --service -c s.ini >svc.out 2>svc.err &
+svc=$!
+check "the socket appears" wait_for 10 test -S s.sock
+expect_eq "it is the owner's only" "$(stat -c %a s.sock)" 600
+two() { [ "$(pgrep -P $svc | wc -l)" -eq 2 ]; }
+check "two workers" wait_for 10 two
+
+feed "sleep 3" jobs.fifo
+feed "true" jobs.fifo
+feed "false" jobs.fifo
+busy() { mpw --status | grep -q " busy "; }
+check "a worker shows busy" wait_for 10 busy
+mpw --status >st.txt
+expect_grep "the header names the pid and the config" "pid $svc, service, .*s.ini, command jobs, 2 workers" st.txt
+expect_grep "the busy worker names its job and for how long" "^[12] +[0-9]+ +busy +1 +[0-9.]+s " st.txt
+expect_grep "totals count what finished" "^totals: 1 succeeded, 1 failed, 0 retried; 0 pending, 1 in flight" st.txt
+
+mpw --status --json >st.json
+expect_eq "--json is JSON with every worker and the totals" \
+	"$(python3 -c 'import json,sys; d=json.load(open("st.json")); print(d["pid"], len(d["workers"]), sorted(w["state"] for w in d["workers"]), d["totals"]["succeeded"], d["totals"]["failed"])')" \
+	"$svc 2 ['busy', 'idle'] 1 1"
+
+mpw --metrics >m.txt
+expect_eq "--metrics passes promtool check metrics" "$(promtool check metrics <m.txt 2>&1; echo "rc $?")" "rc 0"
+expect_grep "jobs by kind and outcome" '^mpworker_jobs_total\{kind="command",outcome="failed"\} 1$' m.txt
+expect_grep "workers by state" '^mpworker_workers\{state="busy"\} 1$' m.txt
+expect_grep "a histogram of durations" '^mpworker_job_duration_seconds_count 2$' m.txt
+
+# Clients that misbehave: silent ones, one sending an endless line, more
+# than the service serves at once.  It goes on answering and running jobs.
+python3 - <<'PY' &
+import socket, time
+held = []
+for i in range(40):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect("s.sock")
+    held.append(s)
+g = socket.socket(socket.AF_UNIX)
+g.connect("s.sock")
+try:
+    g.sendall(b"x" * 100000)
+except OSError:
+    pass
+time.sleep(8)
+PY
+bad=$!
+sleep 0.5
+feed "touch after" jobs.fifo
+check "jobs still run with hostile clients connected" wait_for 10 test -e after
+answered() { mpw --status >/dev/null 2>&1; }
+check "and --status is answered once they are dropped (5 s)" wait_for 10 answered
+rss1=$(awk '/VmRSS/ { print $2 }' /proc/$svc/status)
+kill $bad 2>/dev/null
+wait $bad 2>/dev/null
+check "its memory did not grow with them ($rss1 kB)" test "$rss1" -lt 20000
+printf 'bogus\n' | python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect("s.sock"); s.sendall(sys.stdin.buffer.read())
+print(s.recv(200).decode().strip())' > bogus.out
+expect_grep "an unknown request gets a clear answer" "unknown request; ask for status, status json, metrics or reload" bogus.out
+
+answered_by_pid() { kill -0 $svc && answered; }
+
+# --reload waits for the new workers: ok once ready, the reason if not.
+sed -i 's/^workers = 2/workers = 3/' s.ini
+mpw --reload >out 2>err; rc=$?
+expect_eq "--reload: exit 0 once the new workers are ready" "$rc" 0
+expect_grep "and says so" "^ok: reloaded .*s.ini: 3 workers" out
+three() { [ "$(pgrep -P $svc | wc -l)" -eq 3 ]; }
+check "three workers run" wait_for 10 three
+printf '[database]\ndriver = sqlite\npath = no/such/dir/x.db\n' >> s.ini
+mpw --reload >out 2>err; rc=$?
+expect_eq "--reload with an init that fails: exit 1" "$rc" 1
+expect_grep "with the reason" "^failed: new worker [0-9] cannot connect to sqlite" err
+check "the old workers serve on" three
+feed "touch still" jobs.fifo
+check "and run jobs" wait_for 10 test -e still
+sed -i 's/^workers = 3/workers = many/' s.ini
+mpw --reload >out 2>err; rc=$?
+check "--reload of an INI that does not parse fails" test "$rc" -ne 0
+expect_grep "naming the line" "s.ini:2: \[pool\] workers" err
+sed -i 's/^workers = many/workers = 1/; /^\[database\]/,$d' s.ini
+check "the service serves on" answered_by_pid
+
+# One socket, one service: a second one is refused; a stale file is replaced.
+"$MPWORKER" --service -c s.ini -o pool.joblog=two.joblog >two.out 2>two.err; rc=$?
+expect_eq "a second service on the same socket: exit 2" "$rc" 2
+expect_grep "another one answers there" "another mpworker answers on it" two.err
+kill -TERM $svc
+wait $svc
+check "the socket goes with the service" test ! -e s.sock
+python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.bind("s.sock")'
+"$MPWORKER" --service -c s.ini >svc.out 2>svc.err &
+svc=$!
+check "a socket left behind is replaced" wait_for 10 answered
+kill -TERM $svc
+wait $svc
+
+printf '[jobs]\njob = true\n' > none.ini
+"$MPWORKER" --status -c none.ini >out 2>err; rc=$?
+expect_eq "--status without a [status] socket: exit 2" "$rc" 2
+expect_grep "says what is missing" "names no \[status\] socket" err
+finish
