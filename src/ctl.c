@@ -251,6 +251,21 @@ ctl_close(void)
 	ctl.path = NULL;
 }
 
+const char *
+ctl_path(const char *configured)
+{
+	static char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 64];
+	const char *rd = getenv("RUNTIME_DIRECTORY");
+
+	if (configured != NULL)
+		return configured;
+	if (rd == NULL || rd[0] != '/')
+		return NULL;
+	/* Several directories are separated by colons: the first. */
+	snprintf(path, sizeof(path), "%.*s/status.sock", (int)strcspn(rd, ":"), rd);
+	return path;
+}
+
 int
 ctl_request(const char *path, const char *request)
 {

@@ -52,6 +52,14 @@ void ctl_close(void);
 /* In a forked child: close the socket's descriptors, nothing else. */
 void ctl_close_fds(void);
 
+/*
+ * The socket's path: [status] socket, or else, under systemd with a
+ * RuntimeDirectory=, status.sock in it (so that a unit's ExecReload=
+ * finds the service's socket without the INI naming one).  NULL when
+ * neither.  The result lives until the next call.
+ */
+const char *ctl_path(const char *configured);
+
 /* Client: send request to the socket at path, copy the answer to stdout.  An exit status. */
 int  ctl_request(const char *path, const char *request);
 

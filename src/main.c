@@ -237,11 +237,12 @@ main(int argc, char **argv)
 		usage_error("%s", "--json goes with --status");
 	if (ctl_cmd != 0) {
 		int rc = MPW_EXIT_USAGE;
-		if (cfg->status_socket == NULL)
+		const char *sock = ctl_path(cfg->status_socket);
+		if (sock == NULL)
 			log_errorx("%s names no [status] socket: a running mpworker is reached through it",
 			    config != NULL ? config : "the configuration");
 		else
-			rc = ctl_request(cfg->status_socket, ctl_cmd == OPT_METRICS ? "metrics" :
+			rc = ctl_request(sock, ctl_cmd == OPT_METRICS ? "metrics" :
 			    ctl_cmd == OPT_RELOAD ? "reload" : json ? "status json" : "status");
 		cfg_free(cfg);
 		return rc;

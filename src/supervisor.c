@@ -1378,7 +1378,9 @@ setup(char *err, size_t errlen)
 		    sup.opt->resume_failed ? "--resume-failed" : "--resume");
 		return -1;
 	}
-	if (sup.cfg->status_socket != NULL && ctl_open(sup.cfg->status_socket, &ctl_ops, err, errlen) < 0)
+	const char *sock = ctl_path(sup.cfg->status_socket);
+	if (sock != NULL && (sup.cfg->status_socket != NULL || sup.opt->service) &&
+	    ctl_open(sock, &ctl_ops, err, errlen) < 0)
 		return -1;
 	return open_spool(err, errlen);
 }

@@ -2,13 +2,30 @@
 . "$SRCDIR/tests/lib.sh"
 
 : "${BUILDDIR:?run the tests through make check}"
-make -s -C "$BUILDDIR" install DESTDIR="$T/root" prefix=/usr sysconfdir=/etc >make.out 2>&1
+make -s -C "$BUILDDIR" install DESTDIR="$T/root" prefix=/usr sysconfdir=/etc \
+	systemdsystemunitdir=/usr/lib/systemd/system >make.out 2>&1
 expect_eq "make install succeeds" "$?" 0
 check "the program" test -x root/usr/bin/mpworker
 check "mpworker(1)" test -s root/usr/share/man/man1/mpworker.1
 check "mpworker.ini(5)" test -s root/usr/share/man/man5/mpworker.ini.5
 check "the reference config" test -s root/etc/mpworker.ini
 check "the systemd units" test -s root/usr/lib/systemd/system/mpworker.service -a -s root/usr/lib/systemd/system/mpworker@.service
+units=root/usr/lib/systemd/system
+expect_grep "the unit runs the installed program on the installed INI" \
+	"^ExecStart=/usr/bin/mpworker --service --config /etc/mpworker.ini$" $units/mpworker.service
+expect_grep "the template unit one INI per instance" \
+	"^ExecStart=/usr/bin/mpworker --service --config /etc/mpworker/%i.ini$" $units/mpworker@.service
+expect_grep "a reload that fails is reported" "^ExecReload=/usr/bin/mpworker --reload --config" $units/mpworker.service
+expect_grep "a configuration error is not restarted" "^RestartPreventExitStatus=2$" $units/mpworker.service
+expect_eq "instances do not share state directories" \
+	"$(sed -n 's/^StateDirectory=//p' $units/mpworker.service $units/mpworker@.service | tr '\n' ' ')" "mpworker mpworker-%i "
+# systemd-analyze rates the sandbox (offline: the unit file alone).
+cp $units/mpworker@.service $units/mpworker@x.service
+for u in mpworker.service mpworker@x.service; do
+	score=$(systemd-analyze security --offline=true $units/$u 2>/dev/null | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
+	check "$u: exposure $score, 3.0 or lower" awk -v s="${score:-99}" 'BEGIN { exit !(s <= 3.0) }'
+done
+rm $units/mpworker@x.service
 man -l root/usr/share/man/man5/mpworker.ini.5 >man.txt 2>man.err
 expect_grep "the man page renders" "max_jobs_per_worker" man.txt
 root/usr/bin/mpworker --version >v.out
