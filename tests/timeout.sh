@@ -30,7 +30,7 @@ workers = 1
 job_timeout = 200ms
 joblog = s.joblog
 [jobs]
-job = kill -STOP $PPID; sleep 30
+job = kill -STOP $PPID; sleep 30.17
 job = echo after
 INI
 run_mpw -c s.ini
@@ -38,6 +38,7 @@ expect_eq "exit 1" "$rc" 1
 expect_eq "the stuck job is recorded killed by signal 9" "$(joblog_field s.joblog 1 8)" 9
 expect_grep "the log says the parent killed it" "job 1 ran past job_timeout" err
 expect_eq "the next job ran on a new worker" "$(joblog_ok s.joblog)" 2
-check "the stuck command was killed too" not_running "sleep 30"
+# (a sleep of its own length, not another test's; the kill is asynchronous)
+check "the stuck command was killed too" wait_for 5 not_running "sleep 30.17"
 
 finish
