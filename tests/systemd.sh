@@ -9,8 +9,8 @@
 sdns="$SRCDIR/tests/sdns.sh"
 why=$("$sdns" check) || skip "cannot boot systemd here: $why"
 
-make -s -C "$BUILDDIR" install DESTDIR="$T/root" >make.out 2>&1 || { cat make.out; fail "make install"; finish; }
-bindir=$(make -s -C "$BUILDDIR" -f Makefile -f - print <<'MK'
+make -s --no-print-directory -C "$BUILDDIR" install DESTDIR="$T/root" >make.out 2>&1 || { cat make.out; fail "make install"; finish; }
+bindir=$(make -s --no-print-directory -C "$BUILDDIR" -f Makefile -f - print <<'MK'
 print:
 	@echo $(bindir) $(sysconfdir) $(systemdsystemunitdir)
 MK
