@@ -9,6 +9,7 @@ check "the program" test -x root/usr/bin/mpworker
 check "mpworker(1)" test -s root/usr/share/man/man1/mpworker.1
 check "mpworker.ini(5)" test -s root/usr/share/man/man5/mpworker.ini.5
 check "the reference config" test -s root/etc/mpworker.ini
+check "the bash completion" test -s root/usr/share/bash-completion/completions/mpworker
 check "the systemd units" test -s root/usr/lib/systemd/system/mpworker.service -a -s root/usr/lib/systemd/system/mpworker@.service
 units=root/usr/lib/systemd/system
 expect_grep "the unit runs the installed program on the installed INI" \
