@@ -9,8 +9,11 @@
 sdns="$SRCDIR/tests/sdns.sh"
 why=$("$sdns" check) || skip "cannot boot systemd here: $why"
 
-make -s --no-print-directory -C "$BUILDDIR" install DESTDIR="$T/root" >make.out 2>&1 || { cat make.out; fail "make install"; finish; }
-bindir=$(make -s --no-print-directory -C "$BUILDDIR" -f Makefile -f - print <<'MK'
+# A make of our own, not a part of make check's: its MAKEFLAGS would have
+# it print directory lines into what we read, and ask for its jobserver.
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$BUILDDIR" "$@"; }
+mk install DESTDIR="$T/root" >make.out 2>&1 || { cat make.out; fail "make install"; finish; }
+bindir=$(mk -f Makefile -f - print <<'MK'
 print:
 	@echo $(bindir) $(sysconfdir) $(systemdsystemunitdir)
 MK
