@@ -3,7 +3,7 @@
 
 : "${BUILDDIR:?run the tests through make check}"
 make -s -C "$BUILDDIR" install DESTDIR="$T/root" prefix=/usr sysconfdir=/etc \
-	systemdsystemunitdir=/usr/lib/systemd/system >make.out 2>&1
+	systemdsystemunitdir=/usr/lib/systemd/system bashcompletiondir=/usr/share/bash-completion/completions >make.out 2>&1
 expect_eq "make install succeeds" "$?" 0
 check "the program" test -x root/usr/bin/mpworker
 check "mpworker(1)" test -s root/usr/share/man/man1/mpworker.1
