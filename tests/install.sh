@@ -62,5 +62,13 @@ for k in $(cat keys); do
 	grep -qE "^\.BR? (.*[ \"])?$k([ \",]|\$)" "$SRCDIR/man/mpworker.ini.5" || undocumented="$undocumented man:$k"
 done
 expect_eq "every key is documented in etc/mpworker.ini and mpworker.ini(5) ($(wc -l < keys) keys)" "$undocumented" ""
+# And every section (a key's name may be in another section too: socket).
+"$MPWORKER" --check-config -c keys.ini | sed -n 's/^\[\([a-z]*\)\]$/\1/p' > sections
+missing=
+for s in $(cat sections); do
+	grep -q "^\[$s\]$" "$SRCDIR/etc/mpworker.ini" || missing="$missing ini:[$s]"
+	grep -q "^\.SH \[$s\]$" "$SRCDIR/man/mpworker.ini.5" || missing="$missing man:[$s]"
+done
+expect_eq "every section is in both too ($(wc -l < sections) sections)" "$missing" ""
 
 finish
