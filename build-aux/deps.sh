@@ -7,7 +7,7 @@
 #   build-aux/deps.sh bench    # ... and what bench/ compares against
 set -eu
 
-pkgs="build-essential autoconf automake pkg-config libinih-dev libsqlite3-dev libpq-dev libmariadb-dev"
+pkgs="build-essential autoconf automake pkg-config libinih-dev libsqlite3-dev libpq-dev libmariadb-dev libmicrohttpd-dev"
 if [ "${1:-}" = bench ]; then
 	pkgs="$pkgs postgresql postgresql-client mariadb-server mariadb-client gawk python3 python3-psycopg2 python3-mysqldb parallel gnuplot-nox time"
 fi

@@ -17,6 +17,7 @@
 #include "cfg.h"
 #include "db.h"
 #include "groups.h"
+#include "http.h"
 #include "job.h"
 #include "log.h"
 #include "queue.h"
@@ -111,6 +112,7 @@ static const struct cfg_key keys[] = {
 	{ "output", "line_buffer",       T_BOOL,     O(line_buffer), "no", NULL, 0, 0, 0 },
 	{ "output", "tag",               T_BOOL,     O(tag), "no", NULL, 0, 0, 0 },
 	{ "status", "socket",            T_STRING,   O(status_socket), NULL, NULL, 0, 0, F_PATH },
+	{ "status", "listen",            T_STRING,   O(status_listen), NULL, NULL, 0, 0, 0 },
 	{ "output", "keep_order",        T_BOOL,     O(keep_order), "no", NULL, 0, 0, 0 },
 	{ "output", "results",           T_STRING,   O(results), NULL, NULL, 0, 0, F_PATH },
 
@@ -604,6 +606,8 @@ validate(struct cfg *cfg, struct parse *p)
 		perr(p, qline ? qline : type_line, "%s", qmsg);
 	if (groups_check(cfg, &qline, qmsg, sizeof(qmsg)) < 0)
 		perr(p, qline ? qline : type_line, "%s", qmsg);
+	if (cfg->status_listen != NULL && http_check(cfg->status_listen, qmsg, sizeof(qmsg)) < 0)
+		perr(p, cfg_line(cfg, "status", "listen"), "[status] listen: %s", qmsg);
 	if (kind->check != NULL) {
 		char msg[512];
 		int line = 0;

@@ -96,6 +96,7 @@ struct cfg {
 	bool    tag;		/* each output line starts with its job's line and a tab */
 	bool    keep_order;	/* output (and joblog records) in input order */
 	char   *status_socket;	/* [status] socket: where --status, --metrics and --reload reach a run */
+	char   *status_listen;	/* [status] listen: ADDRESS:PORT for HTTP /metrics and /status */
 	char   *results;	/* each job's output to files of its own: a directory, or a path template */
 
 	/* [command] */

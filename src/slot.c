@@ -20,6 +20,7 @@
 #include "cfg.h"
 #include "job.h"
 #include "ctl.h"
+#include "http.h"
 #include "groups.h"
 #include "joblog.h"
 #include "order.h"
@@ -101,6 +102,7 @@ close_parent_fds(struct slot *self)
 		close(joblog_fd(sup.joblog));
 	/* A status client would never see its answer end while a worker held its connection. */
 	ctl_close_fds();
+	http_close_fds();
 	for (int i = 0; i < sup.nslots; i++) {
 		struct slot *o = sup.slots[i];
 		if (o == self)

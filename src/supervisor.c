@@ -32,6 +32,7 @@
 
 #include "cfg.h"
 #include "ctl.h"
+#include "http.h"
 #include "job.h"
 #include "groups.h"
 #include "joblog.h"
@@ -851,7 +852,7 @@ run_loop(void)
 		if ((sup.finishing || sup.stopping) && live_workers() == 0)
 			break;
 
-		size_t need = (size_t)sup.nslots * 2 + 2 + CTL_CLIENTS + 1;
+		size_t need = (size_t)sup.nslots * 2 + 2 + CTL_CLIENTS + 1 + 1;
 		if (need > cap) {
 			cap = need;
 			pfd = xrealloc(pfd, cap * sizeof(*pfd));
@@ -879,13 +880,16 @@ run_loop(void)
 				owner[n++] = s;
 			}
 		}
+		/* HTTP's descriptor only wakes us: http_run() below does its work every turn. */
+		size_t http_at = n, http_n = http_pollfds(pfd + n);
+		n += http_n;
 		size_t ctl_first = n;
 		n += ctl_pollfds(pfd + n);
 		int r = poll(pfd, n, poll_timeout(now));
 		if (r < 0 && errno != EINTR)
 			fatal("poll");
 		for (size_t i = 0; r > 0 && i < n; i++) {
-			if (pfd[i].revents == 0)
+			if (pfd[i].revents == 0 || (http_n > 0 && i == http_at))
 				continue;
 			if (i >= ctl_first)
 				ctl_event(&pfd[i]);
@@ -901,6 +905,7 @@ run_loop(void)
 		now = now_mono();
 		check_timeouts(now);
 		ctl_tick(now);
+		http_run();
 	}
 	free(pfd);
 	free(owner);
@@ -1382,6 +1387,9 @@ setup(char *err, size_t errlen)
 	if (sock != NULL && (sup.cfg->status_socket != NULL || sup.opt->service) &&
 	    ctl_open(sock, &ctl_ops, err, errlen) < 0)
 		return -1;
+	if (sup.cfg->status_listen != NULL && !sup.opt->dry_run &&
+	    http_open(sup.cfg->status_listen, &ctl_ops, err, errlen) < 0)
+		return -1;
 	return open_spool(err, errlen);
 }
 
@@ -1411,6 +1419,7 @@ teardown(void)
 	seqset_free(sup.skip_ok);
 	free(sup.spool);
 	ctl_close();
+	http_close();
 	groups_free();
 	strset_free(&sup.skip_names);
 	strset_free(&sup.planned);

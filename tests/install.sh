@@ -62,6 +62,12 @@ for k in $(cat keys); do
 	grep -qE "^\.BR? (.*[ \"])?$k([ \",]|\$)" "$SRCDIR/man/mpworker.ini.5" || undocumented="$undocumented man:$k"
 done
 expect_eq "every key is documented in etc/mpworker.ini and mpworker.ini(5) ($(wc -l < keys) keys)" "$undocumented" ""
+# Every option --help names is in mpworker(1).
+undocumented=
+for o in $("$MPWORKER" --help | grep -oE -- '--[a-z][a-z-]*' | sort -u); do
+	grep -qF -- "$(printf '%s' "$o" | sed 's/-/\\-/g')" "$SRCDIR/man/mpworker.1.in" || undocumented="$undocumented $o"
+done
+expect_eq "every option of --help is in mpworker(1)" "$undocumented" ""
 # And every section (a key's name may be in another section too: socket).
 "$MPWORKER" --check-config -c keys.ini | sed -n 's/^\[\([a-z]*\)\]$/\1/p' > sections
 missing=

@@ -117,6 +117,45 @@ check "a socket left behind is replaced" wait_for 10 answered
 kill -TERM $svc
 wait $svc
 
+# [status] listen: GET /metrics and /status over HTTP (libmicrohttpd).
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$MPWORKER" --service -c s.ini -o status.listen=127.0.0.1:$port >svc.out 2>svc.err &
+svc=$!
+check "the service says where it serves" wait_for 10 grep -q "serving GET /metrics and /status on http://127.0.0.1:$port/" svc.err
+curl -sf http://127.0.0.1:$port/metrics >hm.txt
+expect_eq "GET /metrics passes promtool check metrics" "$(promtool check metrics <hm.txt 2>&1; echo "rc $?")" "rc 0"
+expect_eq "GET /status is the status as JSON" \
+	"$(curl -sf http://127.0.0.1:$port/status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')" "$svc"
+expect_eq "another path is 404" "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/etc/passwd)" 404
+expect_eq "another method is 405" "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE http://127.0.0.1:$port/metrics)" 405
+# Idle connections and one that never ends its request do not stop it.
+python3 - "$port" <<'PY' &
+import socket, sys, time
+held = []
+for i in range(30):
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        held.append(s)
+    except OSError:
+        pass
+time.sleep(8)
+PY
+slow=$!
+sleep 0.5
+served() { curl -sf -m 2 http://127.0.0.1:$port/metrics >/dev/null; }
+check "it serves again once the idle ones time out (5 s)" wait_for 12 served
+feed "touch http-ran" jobs.fifo
+check "and jobs ran meanwhile" wait_for 10 test -e http-ran
+kill $slow 2>/dev/null
+wait $slow 2>/dev/null
+kill -TERM $svc
+wait $svc
+check "the port is closed when it ends" sh -c "! curl -s -m 2 http://127.0.0.1:$port/metrics"
+run_mpw -c s.ini -o status.listen=localhost
+check "listen without a port is refused" test "$rc" -eq 2
+expect_grep "saying what it wants" "\[status\] listen: 'localhost' is not ADDRESS:PORT" err
+
 printf '[jobs]\njob = true\n' > none.ini
 "$MPWORKER" --status -c none.ini >out 2>err; rc=$?
 expect_eq "--status without a [status] socket: exit 2" "$rc" 2
