@@ -9,7 +9,7 @@ complete_words() {	# complete_words WORD...: what completing the last word offer
 expect_eq "--con completes to --config" "$(complete_words --con)" "--config "
 expect_eq "--re offers --reload, --resume, --resume-failed" "$(complete_words --re)" "--reload --resume --resume-failed "
 expect_eq "-o pool.wo completes to the key" "$(complete_words -o pool.wo)" "pool.workers= "
-expect_eq "-o status. offers the [status] keys" "$(complete_words -o status.)" "status.socket= "
+expect_eq "-o status. offers the [status] keys" "$(complete_words -o status.)" "status.listen= status.socket= "
 mkdir d
 touch a.ini b.txt d/c.ini
 expect_eq "--config offers INI files and folders" "$(complete_words --config '')" "a.ini d "
