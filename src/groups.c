@@ -53,14 +53,38 @@ static struct {
 	bool		 finally_done;
 } gs;
 
-static uint64_t
-hash(const char *s)
+/* Append tpl to out with each {group} replaced by what put appends for key. */
+static void
+put_groups(struct buf *out, const char *tpl, void (*put)(struct buf *out, const char *key), const char *key)
 {
-	uint64_t h = 1469598103934665603ULL;
+	for (const char *p = tpl; *p != '\0'; ) {
+		if (strncmp(p, "{group}", 7) == 0) {
+			put(out, key);
+			p += 7;
+		} else {
+			buf_add(out, p++, 1);
+		}
+	}
+}
 
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+static void
+put_placeholder(struct buf *out, const char *key)
+{
+	(void)key;
+	buf_add(out, "{}", 2);
+}
+
+/* key as an SQL string literal: quotes doubled, and MySQL's backslashes too. */
+static void
+put_literal(struct buf *out, const char *key)
+{
+	buf_add(out, "'", 1);
+	for (const char *k = key; *k != '\0'; k++) {
+		if (*k == '\'' || (*k == '\\' && gs.mysql))
+			buf_add(out, k, 1);
+		buf_add(out, k, 1);
+	}
+	buf_add(out, "'", 1);
 }
 
 /* "{group}" becomes "{}", the placeholder the template code quotes. */
@@ -69,14 +93,7 @@ command_template(const char *then)
 {
 	struct buf b = { 0 };
 
-	for (const char *p = then; *p != '\0'; ) {
-		if (strncmp(p, "{group}", 7) == 0) {
-			buf_add(&b, "{}", 2);
-			p += 7;
-		} else {
-			buf_add(&b, p++, 1);
-		}
-	}
+	put_groups(&b, then, put_placeholder, NULL);
 	buf_add(&b, "", 1);
 	return b.data;
 }
@@ -150,7 +167,7 @@ grow(void)
 	for (size_t i = 0; i < oldcap; i++) {
 		for (struct group *g = old[i], *nx; g != NULL; g = nx) {
 			nx = g->hnext;
-			size_t h = (size_t)(hash(g->key) & (gs.cap - 1));
+			size_t h = (size_t)(hash_str(g->key) & (gs.cap - 1));
 			g->hnext = gs.table[h];
 			gs.table[h] = g;
 		}
@@ -163,7 +180,7 @@ find_or_add(const char *key)
 {
 	if ((gs.n + 1) * 2 > gs.cap)
 		grow();
-	size_t h = (size_t)(hash(key) & (gs.cap - 1));
+	size_t h = (size_t)(hash_str(key) & (gs.cap - 1));
 	for (struct group *g = gs.table[h]; g != NULL; g = g->hnext)
 		if (strcmp(g->key, key) == 0)
 			return g;
@@ -266,21 +283,7 @@ step_job(uint64_t seq, int kind, struct group *g, const char *tpl)
 	} else if (!gs.sql) {
 		tpl_expand(&text, tpl, g->key, strlen(g->key));
 	} else {
-		/* {group} as an SQL string literal. */
-		for (const char *p = tpl; *p != '\0'; ) {
-			if (strncmp(p, "{group}", 7) != 0) {
-				buf_add(&text, p++, 1);
-				continue;
-			}
-			buf_add(&text, "'", 1);
-			for (const char *k = g->key; *k != '\0'; k++) {
-				if (*k == '\'' || (*k == '\\' && gs.mysql))
-					buf_add(&text, k, 1);
-				buf_add(&text, k, 1);
-			}
-			buf_add(&text, "'", 1);
-			p += 7;
-		}
+		put_groups(&text, tpl, put_literal, g->key);
 	}
 	struct job *j = xcalloc(1, sizeof(*j) + text.len + 1);
 	j->seq = seq;

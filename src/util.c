@@ -230,7 +230,7 @@ write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-static uint64_t
+uint64_t
 hash_str(const char *s)
 {
 	uint64_t h = 1469598103934665603ull;	/* FNV-1a */

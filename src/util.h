@@ -52,6 +52,9 @@ struct strset {
 	size_t	  n, cap;
 };
 
+/* FNV-1a of a C string: what strset hashes with. */
+uint64_t hash_str(const char *s);
+
 /* Add s; returns false when it was there already. */
 bool strset_add(struct strset *set, const char *s);
 bool strset_has(const struct strset *set, const char *s);
