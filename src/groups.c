@@ -285,14 +285,9 @@ step_job(uint64_t seq, int kind, struct group *g, const char *tpl)
 	} else {
 		put_groups(&text, tpl, put_literal, g->key);
 	}
-	struct job *j = xcalloc(1, sizeof(*j) + text.len + 1);
-	j->seq = seq;
+	struct job *j = job_new(seq, text.data, text.len);
 	j->step = (unsigned char)kind;
 	j->grp = g;
-	j->len = text.len;
-	if (text.len > 0)
-		memcpy(j->text, text.data, text.len);
-	j->text[text.len] = '\0';
 	free(text.data);
 	return j;
 }

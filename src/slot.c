@@ -40,6 +40,18 @@ static int  job_output(const struct job *j, int stream, const char *p, size_t n)
 static void read_pipe(struct slot *s);
 
 
+struct job *
+job_new(uint64_t seq, const char *text, size_t len)
+{
+	struct job *j = xcalloc(1, sizeof(*j) + len + 1);
+
+	j->seq = seq;
+	j->len = len;
+	if (text != NULL && len > 0)
+		memcpy(j->text, text, len);
+	return j;
+}
+
 void
 jq_push(struct jobq *q, struct job *j)
 {

@@ -53,14 +53,20 @@ spool_load(const char *path, struct jobq *q, char *err, size_t errlen)
 			break;
 		if (r != 2 || nl != '\n' || len > JOB_MAX_LEN)
 			goto bad;
-		struct job *j = xcalloc(1, sizeof(*j) + len + 1);
+		struct job *j = job_new((uint64_t)n + 1, NULL, len);
 		if (fread(j->text, 1, len, f) != len || fgetc(f) != '\n') {
 			free(j);
 			goto bad;
 		}
-		j->seq = (uint64_t)++n;
-		j->len = len;
-		j->hopeless = memchr(j->text, '\0', len) != NULL;
+		if (memchr(j->text, '\0', len) != NULL) {
+			free(j);
+			fclose(f);
+			jq_free(q);
+			snprintf(err, errlen, "spool %s holds a NUL byte in job %ld; move it away to start without it",
+			    path, n + 1);
+			return -1;
+		}
+		n++;
 		jq_push(q, j);
 	}
 	fclose(f);

@@ -176,6 +176,8 @@ struct sup {
 extern struct sup sup;
 
 /* Job queues. */
+/* A job of seq with text (len bytes, or left zero when text is NULL), every other field zero. */
+struct job *job_new(uint64_t seq, const char *text, size_t len);
 void jq_push(struct jobq *q, struct job *j);
 struct job *jq_pop(struct jobq *q);
 void jq_prepend(struct jobq *q, struct jobq *from);

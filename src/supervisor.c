@@ -148,6 +148,41 @@ done_ok(uint64_t seq)
 	return seqset_has(sup.skip_ok != NULL ? sup.skip_ok : sup.skip, seq);
 }
 
+/* A job that no attempt could run ends here, failed, with why; retrying cannot help. */
+static void
+fail_unrunnable(struct job *j, const char *why)
+{
+	struct msg_result res = { .seq = j->seq, .start = now_wall(), .exitval = 255 };
+
+	j->attempt = (unsigned)sup.cfg->retries;
+	j->hopeless = true;
+	job_finished(j, &res, why);
+}
+
+/*
+ * A line read from the source as a job of group g, or NULL when it cannot
+ * be run (cut short, or holding a NUL): that one is failed here.
+ */
+static struct job *
+take_line(const struct jobline *jl, struct group *g)
+{
+	struct job *j = job_new(jl->seq, jl->text, jl->len);
+	char why[96];
+
+	j->attempt = jl->attempt;
+	j->grp = g;
+	j->watched = jl->watched;
+	j->too_long = jl->too_long;
+	if (!jl->too_long && !jl->has_nul)
+		return j;
+	if (j->too_long)
+		snprintf(why, sizeof(why), "the job line is longer than %u bytes; not run", JOB_MAX_LEN);
+	else
+		snprintf(why, sizeof(why), "the job line holds a NUL byte at offset %zu; not run", strlen(j->text));
+	fail_unrunnable(j, why);
+	return NULL;
+}
+
 /* Read jobs from the source until enough are queued to keep every worker busy. */
 static void
 fill_pending(void)
@@ -180,34 +215,9 @@ fill_pending(void)
 			order_done(jl.seq);
 			continue;
 		}
-		struct job *j = xmalloc(sizeof(*j) + jl.len + 1);
-		j->seq = jl.seq;
-		j->attempt = jl.attempt;
-		j->logged = NULL;
-		j->grp = g;
-		j->step = 0;
-		j->has_intent = false;
-		j->intent_dev = j->intent_ino = 0;
-		j->watched = jl.watched;
-		j->too_long = jl.too_long;
-		j->hopeless = jl.too_long || jl.has_nul;
-		j->len = jl.len;
-		memcpy(j->text, jl.text, jl.len);
-		j->text[jl.len] = '\0';
-		if (j->hopeless) {
-			/* Never run a line cut short: it fails, and retrying cannot help. */
-			struct msg_result res = { .seq = j->seq, .start = now_wall(), .exitval = 255 };
-			char why[96];
-			if (j->too_long)
-				snprintf(why, sizeof(why), "the job line is longer than %u bytes; not run", JOB_MAX_LEN);
-			else
-				snprintf(why, sizeof(why), "the job line holds a NUL byte at offset %zu; not run",
-				    strlen(j->text));
-			j->attempt = (unsigned)sup.cfg->retries;
-			job_finished(j, &res, why);
-			continue;
-		}
-		jq_push(&sup.pending, j);
+		struct job *j = take_line(&jl, g);
+		if (j != NULL)
+			jq_push(&sup.pending, j);
 	}
 }
 
@@ -228,15 +238,10 @@ queue_steps(void)
 		if (why[0] == '\0' && j->len > JOB_MAX_LEN)
 			snprintf(why, sizeof(why), "the step, with its group's key, is longer than %u bytes; not run",
 			    JOB_MAX_LEN);
-		if (why[0] == '\0') {
-			/* Ahead of the jobs still waiting: a file is assembled as soon as its chunks are in. */
-			jq_push(&sup.retry, j);
-			continue;
-		}
-		struct msg_result res = { .seq = j->seq, .start = now_wall(), .exitval = 255 };
-		j->attempt = (unsigned)sup.cfg->retries;
-		j->hopeless = true;
-		job_finished(j, &res, why);
+		if (why[0] == '\0')
+			jq_push(&sup.retry, j);	/* ahead of waiting jobs: a file is joined once its chunks are in */
+		else
+			fail_unrunnable(j, why);
 	}
 }
 
@@ -1235,10 +1240,6 @@ open_spool(char *err, size_t errlen)
 	if (n < 0)
 		return -1;
 	if (n > 0) {
-		for (struct job *j = sup.pending.head; j != NULL; j = j->next)
-			if (j->hopeless)
-				return snprintf(err, errlen, "spool %s holds a NUL byte in job %" PRIu64
-				    "; move it away to start without it", sup.spool, j->seq), -1;
 		sup.spooled = sup.spool_left = (uint64_t)n;
 		sup.read = (uint64_t)n;
 		log_info("%ld jobs an earlier stop left unrun are run first (from %s)", n, sup.spool);
@@ -1273,10 +1274,11 @@ save_spool(void)
 	if (sup.spool == NULL)
 		return;
 	while (sup.src != NULL && !sup.src_eof && jobsrc_next(sup.src, &jl) == 1) {
-		struct job *j = xcalloc(1, sizeof(*j) + jl.len + 1);
-		j->len = jl.len;
-		memcpy(j->text, jl.text, jl.len);
-		jq_push(&sup.pending, j);
+		/* Taken as fill_pending takes lines: one that cannot run is failed, not spooled. */
+		jl.seq += sup.spooled;
+		struct job *j = take_line(&jl, NULL);
+		if (j != NULL)
+			jq_push(&sup.pending, j);
 	}
 	size_t n = sup.retry.n + sup.pending.n;
 	if (spool_save(sup.spool, &sup.retry, &sup.pending, err, sizeof(err)) < 0) {

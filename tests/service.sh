@@ -119,6 +119,27 @@ expect_eq "every job ran exactly once" "$(sort -n sp.ran | tr '\n' ' ')" "1 2 3 
 expect_eq "and the joblog records each once, as succeeded" "$(joblog_ok sp.joblog | wc -l)" 7
 check "no spool is left" test ! -e sp.joblog.spool
 
+# Lines written while the service stops are kept too; one that cannot
+# run (it holds a NUL) is recorded failed, not spooled to stop the next
+# start.
+"$MPWORKER" --service -c sp.ini -j 1 >sp.out 2>sp.err &
+spmpw=$!
+wait_for 10 test "$(pgrep -P $spmpw | wc -l)" -eq 1
+feed "sleep 1.5; echo 8 >> sp.ran" sp.fifo
+sleep 0.3
+kill -TERM $spmpw
+sleep 0.2
+printf 'echo 9 >> sp.ran\nbad\000line\n' > sp.fifo
+wait $spmpw; rc=$?
+expect_eq "stopped with lines written meanwhile: exit 0" "$rc" 0
+expect_grep "the line holding a NUL is failed and said" "holds a NUL byte at offset 3; not run" sp.err
+"$MPWORKER" --service -c sp.ini >sp.out 2>sp.err &
+spmpw=$!
+check "the next start runs the line written while stopping" wait_for 10 grep -q '^9$' sp.ran
+kill -TERM $spmpw
+wait $spmpw
+check "and the spool is gone" test ! -e sp.joblog.spool
+
 # A spool that is not one mpworker wrote is refused, not run in part.
 printf 'mpworker spool 1\n99\ntoo short\n' > sp.joblog.spool
 "$MPWORKER" --service -c sp.ini >sp.out 2>sp.err; rc=$?
