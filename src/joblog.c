@@ -418,13 +418,14 @@ parse_line(char *line, uint64_t *seq, long *exitval, long *sig, const char **com
 }
 
 int
-joblog_read_done(const char *path, bool include_failed, struct seqset **out,
+joblog_read_done(const char *path, bool include_failed, struct seqset **out, struct seqset **ok,
     uint64_t *count, void (*each)(void *arg, const char *command), void *arg,
     char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
 	struct seqset *set = xcalloc(1, sizeof(*set));
-	size_t merged_at = 0, setcap = 0;
+	struct seqset *okset = ok != NULL ? xcalloc(1, sizeof(*okset)) : NULL;
+	size_t merged_at = 0, setcap = 0, ok_merged_at = 0, okcap = 0;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -432,6 +433,8 @@ joblog_read_done(const char *path, bool include_failed, struct seqset **out,
 	int rc = 0;
 
 	*out = set;
+	if (ok != NULL)
+		*ok = okset;
 	*count = 0;
 	if (f == NULL)
 		return errno == ENOENT ? 0 : (snprintf(err, errlen, "joblog %s: %s", path, strerror(errno)), -1);
@@ -463,6 +466,8 @@ joblog_read_done(const char *path, bool include_failed, struct seqset **out,
 			rc = -1;
 			break;
 		}
+		if (okset != NULL && exitval == 0 && sig == 0)
+			seqset_add(okset, seq, &ok_merged_at, &okcap);
 		if ((exitval == 0 && sig == 0) || include_failed) {
 			seqset_add(set, seq, &merged_at, &setcap);
 			if (each != NULL)
@@ -476,6 +481,8 @@ joblog_read_done(const char *path, bool include_failed, struct seqset **out,
 	free(line);
 	fclose(f);
 	seqset_normalize(set);
+	if (okset != NULL)
+		seqset_normalize(okset);
 	*count = seqset_count(set);
 	return rc;
 }

@@ -75,8 +75,9 @@ void seqset_free(struct seqset *s);
  * is an empty set.  Returns 0, or -1 with err when the file is not a
  * joblog.  With each, each of those jobs' Command column is handed to it
  * too, as written (a newline, carriage return or NUL in it escaped).
+ * With ok, the same pass also gives the jobs that succeeded, apart.
  */
-int  joblog_read_done(const char *path, bool include_failed, struct seqset **out,
+int  joblog_read_done(const char *path, bool include_failed, struct seqset **out, struct seqset **ok,
     uint64_t *count, void (*each)(void *arg, const char *command), void *arg,
     char *err, size_t errlen);
 

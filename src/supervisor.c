@@ -1005,7 +1005,7 @@ keeps_undo_record(char *err, size_t errlen)
 	if (sup.cfg->joblog == NULL || sup.opt->dry_run || sup.opt->resume || sup.opt->resume_failed ||
 	    sup.opt->force || k == NULL || k->resume_names == NULL)
 		return 0;
-	int rc = joblog_read_done(sup.cfg->joblog, false, &done, &n, count_rename, &renames, err, errlen);
+	int rc = joblog_read_done(sup.cfg->joblog, false, &done, NULL, &n, count_rename, &renames, err, errlen);
 	seqset_free(done);
 	if (rc < 0)
 		return -1;
@@ -1371,13 +1371,10 @@ setup(char *err, size_t errlen)
 		uint64_t n;
 		const struct job_kind *k = job_kind_find(sup.cfg->type);
 		sup.by_name = k != NULL && k->resume_names != NULL ? k : NULL;
-		if (joblog_read_done(sup.cfg->joblog, !sup.opt->resume_failed, &sup.skip, &n,
-		    sup.by_name ? resume_name : NULL, (void *)k, err, errlen) < 0)
-			return -1;
 		/* Steps run only after jobs that succeeded: which those are, where the set has failed ones too. */
-		uint64_t ok;
-		if ((sup.cfg->group != NULL || sup.cfg->finally != NULL) && !sup.opt->resume_failed &&
-		    joblog_read_done(sup.cfg->joblog, false, &sup.skip_ok, &ok, NULL, NULL, err, errlen) < 0)
+		bool apart = (sup.cfg->group != NULL || sup.cfg->finally != NULL) && !sup.opt->resume_failed;
+		if (joblog_read_done(sup.cfg->joblog, !sup.opt->resume_failed, &sup.skip, apart ? &sup.skip_ok : NULL,
+		    &n, sup.by_name ? resume_name : NULL, (void *)k, err, errlen) < 0)
 			return -1;
 		log_info("resuming: %" PRIu64 " jobs in %s are not run again", n, sup.cfg->joblog);
 	} else if (sup.opt->resume || sup.opt->resume_failed) {

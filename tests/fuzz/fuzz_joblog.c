@@ -31,10 +31,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	file_size = size;
 	for (int failed = 0; failed < 2; failed++) {
 		cmds = 0;
-		struct seqset *set = NULL;
+		struct seqset *set = NULL, *ok = NULL;
 		uint64_t n = 0;
 		err[0] = '\0';
-		int r = joblog_read_done(path, failed, &set, &n, count_cmd, &cmds, err, sizeof(err));
+		int r = joblog_read_done(path, failed, &set, &ok, &n, count_cmd, &cmds, err, sizeof(err));
 		FUZZ_ASSERT(r == 0 || (r == -1 && err[0] != '\0'));
 		/* Each job counted comes from a line of its own: memory stays bounded by the file. */
 		size_t lines = 0;
@@ -43,6 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r == 0)
 			FUZZ_ASSERT(n <= lines && cmds <= lines);
 		seqset_free(set);
+		seqset_free(ok);
 	}
 	close(fd);
 	/* Each line as --undo reads a Command column. */
