@@ -1044,27 +1044,34 @@ each_held(void (*fn)(void *arg, uint64_t seq, unsigned attempt), void *arg)
 /* --- status and metrics (the status socket) ------------------------------------ */
 
 static const double dur_bounds[] = { 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300 };
+_Static_assert(MPW_ARRAY_LEN(dur_bounds) == MPW_ARRAY_LEN(sup.dur_count), "a count for every bucket");
 
 void
 sup_observe_duration(double seconds)
 {
-	for (size_t i = 0; i < sizeof(dur_bounds) / sizeof(dur_bounds[0]); i++)
+	for (size_t i = 0; i < MPW_ARRAY_LEN(dur_bounds); i++)
 		if (seconds <= dur_bounds[i])
 			sup.dur_count[i]++;
 	sup.dur_n++;
 	sup.dur_sum += seconds;
 }
 
-static const char *
-slot_state_name(const struct slot *s)
+/* A worker's state as --status and the metrics name it. */
+enum wstate { WS_BUSY, WS_IDLE, WS_STARTING, WS_STOPPING, WS_RESTARTING, WS_STOPPED, WS_COUNT };
+static const char *const wstate_name[WS_COUNT] = {
+	"busy", "idle", "starting", "stopping", "restarting", "stopped",
+};
+
+static enum wstate
+slot_wstate(const struct slot *s)
 {
 	if (s->state == SLOT_EMPTY)
-		return s->restart_at > 0 ? "restarting" : "stopped";
+		return s->restart_at > 0 ? WS_RESTARTING : WS_STOPPED;
 	if (s->state == SLOT_STARTING)
-		return "starting";
+		return WS_STARTING;
 	if (s->state == SLOT_STOPPING || s->doomed)
-		return "stopping";
-	return s->inflight.n > 0 ? "busy" : "idle";
+		return WS_STOPPING;
+	return s->inflight.n > 0 ? WS_BUSY : WS_IDLE;
 }
 
 /* s as a JSON string. */
@@ -1125,7 +1132,7 @@ status_report(struct buf *out, bool json)
 		unsigned restarts = s->starts > 0 ? s->starts - 1 : 0;
 		if (json) {
 			buf_printf(out, "%s{\"slot\":%d,\"pid\":%d,\"state\":\"%s\",\"new\":%s,\"job\":", i ? "," : "",
-			    s->id, (int)s->pid, slot_state_name(s), s->candidate ? "true" : "false");
+			    s->id, (int)s->pid, wstate_name[slot_wstate(s)], s->candidate ? "true" : "false");
 			if (j != NULL)
 				buf_printf(out, "%" PRIu64 ",\"job_seconds\":%.3f", j->seq, held);
 			else
@@ -1137,7 +1144,7 @@ status_report(struct buf *out, bool json)
 				snprintf(job, sizeof(job), "%" PRIu64, j->seq);
 				snprintf(dur, sizeof(dur), "%.2fs", held);
 			}
-			buf_printf(out, "%-5d %-8d %-10s %-10s %9s %9lu %8u%s\n", s->id, (int)s->pid, slot_state_name(s),
+			buf_printf(out, "%-5d %-8d %-10s %-10s %9s %9lu %8u%s\n", s->id, (int)s->pid, wstate_name[slot_wstate(s)],
 			    job, dur, s->done, restarts, s->candidate ? "  (new)" : "");
 		}
 	}
@@ -1165,15 +1172,10 @@ static void
 metrics_report(struct buf *out)
 {
 	const char *k = sup.cfg->type;
-	int busy = 0, idle = 0, starting = 0, stopping = 0;
+	int n[WS_COUNT] = { 0 };
 
-	for (int i = 0; i < sup.nslots; i++) {
-		const char *st = slot_state_name(sup.slots[i]);
-		busy += strcmp(st, "busy") == 0;
-		idle += strcmp(st, "idle") == 0;
-		starting += strcmp(st, "starting") == 0;
-		stopping += strcmp(st, "stopping") == 0;
-	}
+	for (int i = 0; i < sup.nslots; i++)
+		n[slot_wstate(sup.slots[i])]++;
 	metric_head(out, "mpworker_jobs_total", "counter", "Jobs finished, by kind and outcome (after retries).");
 	buf_printf(out, "mpworker_jobs_total{kind=\"%s\",outcome=\"succeeded\"} %" PRIu64 "\n", k, sup.ok);
 	buf_printf(out, "mpworker_jobs_total{kind=\"%s\",outcome=\"failed\"} %" PRIu64 "\n", k, sup.failed);
@@ -1184,15 +1186,14 @@ metrics_report(struct buf *out)
 	    "Workers replaced after they died or a job ran past its timeout.");
 	buf_printf(out, "mpworker_worker_restarts_total %" PRIu64 "\n", sup.restarts);
 	metric_head(out, "mpworker_workers", "gauge", "Worker processes, by state.");
-	buf_printf(out, "mpworker_workers{state=\"busy\"} %d\nmpworker_workers{state=\"idle\"} %d\n"
-	    "mpworker_workers{state=\"starting\"} %d\nmpworker_workers{state=\"stopping\"} %d\n",
-	    busy, idle, starting, stopping);
+	for (enum wstate w = WS_BUSY; w <= WS_STOPPING; w++)	/* processes: not the empty slots */
+		buf_printf(out, "mpworker_workers{state=\"%s\"} %d\n", wstate_name[w], n[w]);
 	metric_head(out, "mpworker_jobs_in_flight", "gauge", "Jobs handed to workers and not finished.");
 	buf_printf(out, "mpworker_jobs_in_flight %zu\n", in_flight());
 	metric_head(out, "mpworker_jobs_pending", "gauge", "Jobs read and waiting for a worker.");
 	buf_printf(out, "mpworker_jobs_pending %zu\n", sup.pending.n + sup.retry.n);
 	metric_head(out, "mpworker_job_duration_seconds", "histogram", "How long job attempts ran.");
-	for (size_t i = 0; i < sizeof(dur_bounds) / sizeof(dur_bounds[0]); i++)
+	for (size_t i = 0; i < MPW_ARRAY_LEN(dur_bounds); i++)
 		buf_printf(out, "mpworker_job_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n", dur_bounds[i],
 		    sup.dur_count[i]);
 	buf_printf(out, "mpworker_job_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", sup.dur_n);
