@@ -46,16 +46,21 @@ fmt_eta(char *out, size_t outlen, double secs)
 		snprintf(out, outlen, "%lu:%02lu", s / 60, s % 60);
 }
 
+bool
+progress_due(bool force)
+{
+	return enabled && (force || now_mono() - last_draw >= 0.2);
+}
+
 void
 progress_draw(uint64_t done, uint64_t failed, uint64_t total, double rate, const char *extra, bool force)
 {
 	char info[128], eta[32], line[512];
-	double now = now_mono();
 	int width, n;
 
-	if (!enabled || (!force && now - last_draw < 0.2))
+	if (!progress_due(force))
 		return;
-	last_draw = now;
+	last_draw = now_mono();
 	width = term_width();
 	if (total != 0 && done > total)
 		total = done;	/* the steps of [jobs] then and finally, past the input's count */

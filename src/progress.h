@@ -12,6 +12,8 @@
 
 void progress_init(bool enabled);
 bool progress_enabled(void);
+/* Whether progress_draw would draw now: on, and forced or 0.2 s since the last time. */
+bool progress_due(bool force);
 /*
  * Redraw if enough time has passed (or force).  total is 0 while
  * unknown.  extra, when not NULL, follows the bar as far as the

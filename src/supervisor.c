@@ -106,7 +106,8 @@ draw_progress(bool force)
 {
 	char extra[256];
 
-	if (!progress_enabled())
+	/* Every turn of the loop comes here: the groups' line is made only when it is drawn. */
+	if (!progress_due(force))
 		return;
 	groups_progress(extra, sizeof(extra));
 	progress_draw(jobs_finished(), sup.failed, sup.src_eof ? sup.read - sup.skipped : 0, rate(),
