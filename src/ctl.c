@@ -223,18 +223,6 @@ ctl_reload_done(bool ok, const char *what)
 }
 
 void
-ctl_close_fds(void)
-{
-	if (ctl.fd < 0)
-		return;		/* not listening: no clients either */
-	for (int i = 0; i < CTL_CLIENTS; i++)
-		if (ctl.c[i].fd >= 0)
-			close(ctl.c[i].fd);
-	if (ctl.fd >= 0)
-		close(ctl.fd);
-}
-
-void
 ctl_close(void)
 {
 	if (ctl.fd < 0)
@@ -242,10 +230,8 @@ ctl_close(void)
 	for (int i = 0; i < CTL_CLIENTS; i++)
 		if (ctl.c[i].fd >= 0)
 			drop(&ctl.c[i]);
-	if (ctl.fd >= 0) {
-		close(ctl.fd);
-		unlink(ctl.path);
-	}
+	close(ctl.fd);
+	unlink(ctl.path);
 	ctl.fd = -1;
 	free(ctl.path);
 	ctl.path = NULL;

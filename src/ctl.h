@@ -49,8 +49,6 @@ void ctl_tick(double now);
 /* A reload asked for on the socket is over. */
 void ctl_reload_done(bool ok, const char *what);
 void ctl_close(void);
-/* In a forked child: close the socket's descriptors, nothing else. */
-void ctl_close_fds(void);
 
 /*
  * The socket's path: [status] socket, or else, under systemd with a

@@ -177,19 +177,6 @@ http_close(void)
 	daemon_ = NULL;
 }
 
-void
-http_close_fds(void)
-{
-	const union MHD_DaemonInfo *i;
-
-	if (daemon_ == NULL)
-		return;
-	if ((i = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD)) != NULL)
-		close(i->epoll_fd);
-	if ((i = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_LISTEN_FD)) != NULL)
-		close(i->listen_fd);
-}
-
 #else	/* !HAVE_MICROHTTPD */
 
 int
@@ -208,6 +195,5 @@ http_open(const char *listen, const struct ctl_ops *ops, char *err, size_t errle
 size_t http_pollfds(struct pollfd *pfd) { (void)pfd; return 0; }
 void http_run(void) { }
 void http_close(void) { }
-void http_close_fds(void) { }
 
 #endif

@@ -24,7 +24,5 @@ size_t http_pollfds(struct pollfd *pfd);
 /* Do what is due: called every turn of the loop. */
 void http_run(void);
 void http_close(void);
-/* In a forked child: close the server's descriptors, nothing else. */
-void http_close_fds(void);
 
 #endif

@@ -253,12 +253,6 @@ joblog_close(struct joblog *jl)
 	return lost;
 }
 
-int
-joblog_fd(const struct joblog *jl)
-{
-	return jl->fd;
-}
-
 /*
  * The jobs --resume skips, as sorted, disjoint ranges of Seq.  A joblog's
  * finished jobs are mostly runs of consecutive numbers, so this is small;

@@ -60,8 +60,6 @@ const char *joblog_path(const struct joblog *jl);
  * not be written (0 when all are in the file).
  */
 uint64_t joblog_close(struct joblog *jl);
-/* The joblog's descriptor, for a forked child to close. */
-int  joblog_fd(const struct joblog *jl);
 
 /* A set of job sequence numbers, as a bitmap: 10 million jobs take 1.25 MB. */
 struct seqset;

@@ -52,12 +52,6 @@ jobsrc_ready(struct jobsrc *src, short revents)
 	src->ops->ready(src, revents);
 }
 
-int
-jobsrc_file_fd(const struct jobsrc *src)
-{
-	return src->ops->file_fd != NULL ? src->ops->file_fd(src) : -1;
-}
-
 void
 jobsrc_ignore(struct jobsrc *src, const char *path)
 {

@@ -57,7 +57,6 @@ struct jobsrc_ops {
 	/* The descriptor to poll (events: POLLIN, POLLOUT), or -1. */
 	int  (*fd)(const struct jobsrc *src, short *events);
 	void (*ready)(struct jobsrc *src, short revents);
-	int  (*file_fd)(const struct jobsrc *src);
 	void (*ignore)(struct jobsrc *src, const char *path);
 	/*
 	 * The host could take n more jobs now than it holds, of the `of` it
@@ -117,9 +116,6 @@ int  jobsrc_next(struct jobsrc *src, struct jobline *jl);
 
 /* The descriptor to poll for more, with the events to poll for, or -1 when none needs polling. */
 int  jobsrc_fd(const struct jobsrc *src, short *events);
-
-/* The descriptor of a file the source opened itself (not stdin), or -1. */
-int  jobsrc_file_fd(const struct jobsrc *src);
 
 /* Tell the source that poll found jobsrc_fd() ready. */
 void jobsrc_ready(struct jobsrc *src, short revents);

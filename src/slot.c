@@ -19,8 +19,6 @@
 
 #include "cfg.h"
 #include "job.h"
-#include "ctl.h"
-#include "http.h"
 #include "groups.h"
 #include "joblog.h"
 #include "order.h"
@@ -103,27 +101,24 @@ jq_free(struct jobq *q)
 
 /* --- workers -------------------------------------------------------------- */
 
-/* In the child: close every descriptor of the parent's that a worker must not hold. */
+/*
+ * In the child: close every descriptor of the parent's but the standard
+ * streams and the worker's two pipe ends (a and b).  Whatever the parent
+ * holds (other workers' pipes, the joblog, the job source, the status
+ * socket and its clients, result files), a worker holding a copy would
+ * keep it open past the parent's close: a client would never see its
+ * answer end, a reader never see end of file.
+ */
 static void
-close_parent_fds(struct slot *self)
+close_parent_fds(int a, int b)
 {
-	close(sup.sigfd);
-	if (sup.src != NULL && jobsrc_file_fd(sup.src) >= 0)
-		close(jobsrc_file_fd(sup.src));
-	if (sup.joblog != NULL)
-		close(joblog_fd(sup.joblog));
-	/* A status client would never see its answer end while a worker held its connection. */
-	ctl_close_fds();
-	http_close_fds();
-	for (int i = 0; i < sup.nslots; i++) {
-		struct slot *o = sup.slots[i];
-		if (o == self)
-			continue;
-		if (o->to >= 0)
-			close(o->to);
-		if (o->from >= 0)
-			close(o->from);
-	}
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo > 3)
+		close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	close_range((unsigned)hi + 1, ~0U, 0);
 }
 
 /*
@@ -198,9 +193,7 @@ slot_start(struct slot *s)
 			.slot = s->id, .cfg = s->candidate ? sup.next_cfg : sup.cfg, .fd_in = down[0], .fd_out = up[1],
 			.parent = getppid(), .dry_run = sup.opt->dry_run,
 		};
-		close(down[1]);
-		close(up[0]);
-		close_parent_fds(s);
+		close_parent_fds(down[0], up[1]);
 		log_set_before_write(NULL);
 		wrk_main(&a);
 	}

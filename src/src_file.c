@@ -315,12 +315,6 @@ file_open(const struct cfg *cfg, bool follow, char *err, size_t errlen)
 	return src;
 }
 
-static int
-file_file_fd(const struct filesrc *src)
-{
-	return src->own_fd ? src->fd : -1;
-}
-
 static void
 file_readable(struct filesrc *src)
 {
@@ -562,7 +556,6 @@ fs_open(const struct cfg *cfg, bool follow, char *err, size_t errlen)
 
 static int  fs_next(struct jobsrc *s, struct jobline *jl) { return file_next(FS(s), jl); }
 static int  fs_fd(const struct jobsrc *s, short *events) { *events = POLLIN; return file_fd(FS(s)); }
-static int  fs_file_fd(const struct jobsrc *s) { return file_file_fd(FS(s)); }
 static void fs_ready(struct jobsrc *s, short revents) { (void)revents; file_readable(FS(s)); }
 static void fs_ignore(struct jobsrc *s, const char *path) { file_ignore(FS(s), path); }
 static void fs_close(struct jobsrc *s) { file_close(FS(s)); }
@@ -572,7 +565,6 @@ const struct jobsrc_ops jobsrc_file = {
 	.open = fs_open,
 	.next = fs_next,
 	.fd = fs_fd,
-	.file_fd = fs_file_fd,
 	.ready = fs_ready,
 	.ignore = fs_ignore,
 	.close = fs_close,

@@ -285,12 +285,6 @@ qs_fd(const struct jobsrc *s, short *events)
 	return q->fd;
 }
 
-static int
-qs_file_fd(const struct jobsrc *s)
-{
-	return QS(s)->fd;
-}
-
 static void
 put(struct qsrc *q, uint32_t type, const void *fixed, size_t len, const char *tail, size_t taillen)
 {
@@ -477,7 +471,6 @@ const struct jobsrc_ops jobsrc_queue = {
 	.next = qs_next,
 	.fd = qs_fd,
 	.ready = qs_ready,
-	.file_fd = qs_file_fd,
 	.want = qs_want,
 	.ended = qs_ended,
 	.unused = qs_unused,
