@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -101,24 +102,71 @@ jq_free(struct jobq *q)
 
 /* --- workers -------------------------------------------------------------- */
 
+/* The descriptors mpworker was started with, beyond 0-2, sorted: its commands inherit them. */
+static int *inherited;
+static size_t ninherited;
+
+static int
+int_cmp(const void *a, const void *b)
+{
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+void
+slot_note_inherited(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name);
+		if (fd <= 2 || fd == dirfd(d))
+			continue;
+		inherited = xrealloc(inherited, (ninherited + 1) * sizeof(*inherited));
+		inherited[ninherited++] = fd;
+	}
+	closedir(d);
+	qsort(inherited, ninherited, sizeof(*inherited), int_cmp);
+}
+
 /*
- * In the child: close every descriptor of the parent's but the standard
- * streams and the worker's two pipe ends (a and b).  Whatever the parent
- * holds (other workers' pipes, the joblog, the job source, the status
- * socket and its clients, result files), a worker holding a copy would
- * keep it open past the parent's close: a client would never see its
- * answer end, a reader never see end of file.
+ * The descriptors a new worker keeps, sorted: what mpworker was started
+ * with, and its two pipe ends a and b.  Made before fork.
+ */
+static int *
+worker_keeps(int a, int b, size_t *n)
+{
+	int *keep = xmalloc((ninherited + 2) * sizeof(*keep));
+
+	memcpy(keep, inherited, ninherited * sizeof(*keep));
+	keep[ninherited] = a;
+	keep[ninherited + 1] = b;
+	*n = ninherited + 2;
+	qsort(keep, *n, sizeof(*keep), int_cmp);
+	return keep;
+}
+
+/*
+ * In the child: close every descriptor but the standard streams and keep.
+ * Whatever the parent opened (other workers' pipes, the joblog, the job
+ * source, the status socket and its clients, result files), a worker
+ * holding a copy would keep it open past the parent's close: a client
+ * would never see its answer end, a reader never see end of file.
  */
 static void
-close_parent_fds(int a, int b)
+close_parent_fds(const int *keep, size_t n)
 {
-	int lo = a < b ? a : b, hi = a < b ? b : a;
+	int prev = 2;
 
-	if (lo > 3)
-		close_range(3, (unsigned)lo - 1, 0);
-	if (hi > lo + 1)
-		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
-	close_range((unsigned)hi + 1, ~0U, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] > prev + 1)
+			close_range((unsigned)prev + 1, (unsigned)keep[i] - 1, 0);
+		if (keep[i] > prev)
+			prev = keep[i];
+	}
+	close_range((unsigned)prev + 1, ~0U, 0);
 }
 
 /*
@@ -174,11 +222,15 @@ slot_start(struct slot *s)
 		close(down[1]);
 		return start_failed(s, "pipe");
 	}
+	size_t nkeep;
+	int *keep = worker_keeps(down[0], up[1], &nkeep);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
-	if (pid != 0)
+	if (pid != 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		free(keep);
+	}
 	if (pid < 0) {
 		int e = errno;
 		close(down[0]);
@@ -193,7 +245,7 @@ slot_start(struct slot *s)
 			.slot = s->id, .cfg = s->candidate ? sup.next_cfg : sup.cfg, .fd_in = down[0], .fd_out = up[1],
 			.parent = getppid(), .dry_run = sup.opt->dry_run,
 		};
-		close_parent_fds(down[0], up[1]);
+		close_parent_fds(keep, nkeep);
 		log_set_before_write(NULL);
 		wrk_main(&a);
 	}

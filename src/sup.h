@@ -184,6 +184,8 @@ void jq_prepend(struct jobq *q, struct jobq *from);
 void jq_free(struct jobq *q);
 
 /* slot.c: a worker slot's life. */
+/* Note the descriptors mpworker was started with: workers keep them for their commands. */
+void slot_note_inherited(void);
 int  slot_start(struct slot *s);
 void slot_retire(struct slot *s);
 void slot_drain(struct slot *s);

@@ -1445,6 +1445,7 @@ sup_run(struct cfg *cfg, const struct sup_opts *opts)
 	window_limits();
 	sup.started_mono = now_mono();
 	sup.started_wall = now_wall();
+	slot_note_inherited();	/* before we open anything of our own */
 	progress_init(opts->progress);
 	log_set_before_write(progress_clear);
 	if (setup(err, sizeof(err)) < 0) {
