@@ -128,7 +128,8 @@ slot_note_inherited(void)
 		inherited[ninherited++] = fd;
 	}
 	closedir(d);
-	qsort(inherited, ninherited, sizeof(*inherited), int_cmp);
+	if (ninherited > 1)
+		qsort(inherited, ninherited, sizeof(*inherited), int_cmp);
 }
 
 /*
@@ -140,7 +141,8 @@ worker_keeps(int a, int b, size_t *n)
 {
 	int *keep = xmalloc((ninherited + 2) * sizeof(*keep));
 
-	memcpy(keep, inherited, ninherited * sizeof(*keep));
+	if (ninherited > 0)	/* none under systemd, where it stays NULL */
+		memcpy(keep, inherited, ninherited * sizeof(*keep));
 	keep[ninherited] = a;
 	keep[ninherited + 1] = b;
 	*n = ninherited + 2;
