@@ -111,10 +111,10 @@ static const struct cfg_key keys[] = {
 
 	{ "output", "line_buffer",       T_BOOL,     O(line_buffer), "no", NULL, 0, 0, 0 },
 	{ "output", "tag",               T_BOOL,     O(tag), "no", NULL, 0, 0, 0 },
-	{ "status", "socket",            T_STRING,   O(status_socket), NULL, NULL, 0, 0, F_PATH },
-	{ "status", "listen",            T_STRING,   O(status_listen), NULL, NULL, 0, 0, 0 },
 	{ "output", "keep_order",        T_BOOL,     O(keep_order), "no", NULL, 0, 0, 0 },
 	{ "output", "results",           T_STRING,   O(results), NULL, NULL, 0, 0, F_PATH },
+	{ "status", "socket",            T_STRING,   O(status_socket), NULL, NULL, 0, 0, F_PATH },
+	{ "status", "listen",            T_STRING,   O(status_listen), NULL, NULL, 0, 0, 0 },
 
 	{ "command", "template",         T_STRING,   O(template), NULL, NULL, 0, 0, F_CODE },
 	{ "command", "shell",            T_STRING,   O(shell), "/bin/sh", NULL, 0, 0, 0 },

@@ -115,6 +115,12 @@ db_driver_load(const char *name, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/%s.so", module_dir(), name);
 	/* Bind everything now: a missing symbol is an init failure, not a crash mid-job. */
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL && access(path, F_OK) != 0) {
+		/* Packages ship each driver apart: say which one is missing. */
+		snprintf(err, errlen, "driver %s is not installed: no %s "
+		    "(in Debian's packages, it is mpworker-%s)", name, path, name);
+		return NULL;
+	}
 	if (h == NULL) {
 		snprintf(err, errlen, "cannot load driver %s: %s", name, dlerror());
 		return NULL;

@@ -38,6 +38,7 @@ expect_grep "it prints defaults as such" "^shell = /bin/sh.*default" out
 expect_grep "it prints the --joblog override" "^joblog = my.joblog" out
 check "--check-config runs nothing" test ! -e ran
 check "--check-config writes no joblog" test ! -e my.joblog
+check "it names each section once" test -z "$(grep '^\[' out | sort | uniq -d)"
 # The printout is itself a valid config.
 sed 's/\t;.*//' out > printed.ini
 run_mpw -c printed.ini --check-config
