@@ -97,6 +97,22 @@ module_dir(void)
 	return dir;
 }
 
+bool
+db_driver_installed(const char *name, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 64];
+
+	if (strcmp(name, "none") == 0 || !db_driver_built(name))
+		return true;
+	snprintf(path, sizeof(path), "%s/%s.so", module_dir(), name);
+	if (access(path, F_OK) == 0)
+		return true;
+	/* Packages ship each driver apart: say which one is missing. */
+	snprintf(err, errlen, "driver %s is not installed: no %s "
+	    "(in Debian's packages, it is mpworker-%s)", name, path, name);
+	return false;
+}
+
 const struct db_driver *
 db_driver_load(const char *name, char *err, size_t errlen)
 {
@@ -115,12 +131,8 @@ db_driver_load(const char *name, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/%s.so", module_dir(), name);
 	/* Bind everything now: a missing symbol is an init failure, not a crash mid-job. */
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (h == NULL && access(path, F_OK) != 0) {
-		/* Packages ship each driver apart: say which one is missing. */
-		snprintf(err, errlen, "driver %s is not installed: no %s "
-		    "(in Debian's packages, it is mpworker-%s)", name, path, name);
+	if (h == NULL && !db_driver_installed(name, err, errlen))
 		return NULL;
-	}
 	if (h == NULL) {
 		snprintf(err, errlen, "cannot load driver %s: %s", name, dlerror());
 		return NULL;

@@ -159,6 +159,11 @@ struct db_driver {
 /* Whether this build has the driver called name (the parent asks; it loads none). */
 bool db_driver_built(const char *name);
 /*
+ * Whether the module of driver name is where db_driver_load will look
+ * (true for "none" and for drivers this build lacks: cfg says so).
+ */
+bool db_driver_installed(const char *name, char *err, size_t errlen);
+/*
  * The driver called name, its module loaded on first use (in a worker).
  * NULL with the reason in err.
  */

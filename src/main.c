@@ -12,6 +12,7 @@
 
 #include "cfg.h"
 #include "ctl.h"
+#include "db.h"
 #include "log.h"
 #include "qadmin.h"
 #include "rename.h"
@@ -227,6 +228,12 @@ main(int argc, char **argv)
 	if (sup_apply_overrides(cfg, &opts, err, sizeof(err)) < 0) {
 		cfg_free(cfg);
 		usage_error("%s", err);
+	}
+	/* The driver is loaded by the workers; a missing one is a setup error, found here. */
+	if (ctl_cmd == 0 && !db_driver_installed(cfg->driver, err, sizeof(err))) {
+		log_errorx("%s", err);
+		cfg_free(cfg);
+		return MPW_EXIT_USAGE;
 	}
 	if (check) {
 		cfg_print(cfg, stdout);

@@ -76,6 +76,15 @@ if [ -e "$BUILDDIR/drivers/sqlite.so" ]; then
 	expect_eq "--sql with [database] from -o: exit 0" "$?" 0
 	echo 'SELECT v * 6 FROM t' | "$MPWORKER" --no-progress --sql -o database.driver=sqlite -o database.path=adhoc.db >out 2>err
 	expect_eq "and the rows come back" "$(cat out)" 42
+	# A driver built but not installed (a package left out) is refused before anything runs.
+	mkdir -p nodrivers
+	echo 'INSERT INTO t VALUES (8);' | MPWORKER_DRIVER_DIR=$PWD/nodrivers "$MPWORKER" --no-progress --sql \
+		-o database.driver=sqlite -o database.path=adhoc.db >out 2>err
+	expect_eq "a driver module that is not there: exit 2" "$?" 2
+	expect_grep "naming the driver and its package" "driver sqlite is not installed: no $PWD/nodrivers/sqlite.so.*mpworker-sqlite" err
+	expect_eq "and nothing ran" "$(echo 'SELECT count(*) FROM t' | "$MPWORKER" --no-progress --sql -o database.driver=sqlite -o database.path=adhoc.db 2>/dev/null)" 1
+	MPWORKER_DRIVER_DIR=$PWD/nodrivers "$MPWORKER" -o database.driver=sqlite -o database.path=adhoc.db --sql --check-config >/dev/null 2>err
+	expect_eq "--check-config says so too: exit 2" "$?" 2
 fi
 run_mpw --command 'echo {}' -o pool.wrkers=3
 expect_eq "-o with a misspelt key exits 2" "$rc" 2
