@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,9 @@
 
 #define REQUEST_MAX	64	/* a request is one short line */
 #define CLIENT_TIMEOUT	5.0	/* to send the request, and to read the answer */
+#define PROBE_TIMEOUT	2	/* seconds a service has to say which INI it runs */
+/* Where systemd makes a system unit's RuntimeDirectory=: the units' are mpworker*. */
+#define RUNTIME_SOCKETS	"/run/mpworker*/status.sock"
 
 struct client {
 	int		 fd;		/* -1: a free place */
@@ -31,6 +36,7 @@ struct client {
 static struct {
 	int			 fd;
 	char			*path;
+	char			*config;	/* the INI's real path, for "config" */
 	const struct ctl_ops	*ops;
 	struct client		 c[CTL_CLIENTS];
 } ctl = { .fd = -1 };
@@ -49,7 +55,7 @@ set_addr(struct sockaddr_un *sa, const char *path)
 }
 
 int
-ctl_open(const char *path, const struct ctl_ops *ops, char *err, size_t errlen)
+ctl_open(const char *path, const char *config, const struct ctl_ops *ops, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 	struct stat st;
@@ -87,6 +93,8 @@ ctl_open(const char *path, const struct ctl_ops *ops, char *err, size_t errlen)
 	}
 	ctl.path = xstrdup(path);
 	ctl.ops = ops;
+	if (config != NULL)
+		ctl.config = realpath(config, NULL);
 	return 0;
 }
 
@@ -131,6 +139,8 @@ answer(struct client *c)
 		ctl.ops->status(&c->out, true);
 	} else if (strcmp(c->req, "metrics") == 0) {
 		ctl.ops->metrics(&c->out);
+	} else if (strcmp(c->req, "config") == 0) {
+		buf_printf(&c->out, "%s\n", ctl.config != NULL ? ctl.config : "-");
 	} else if (strcmp(c->req, "reload") == 0) {
 		char why[512];
 		if (ctl.ops->reload(why, sizeof(why)) == 0) {
@@ -139,7 +149,7 @@ answer(struct client *c)
 		}
 		buf_printf(&c->out, "failed: %s\n", why);
 	} else {
-		buf_printf(&c->out, "unknown request; ask for status, status json, metrics or reload\n");
+		buf_printf(&c->out, "unknown request; ask for status, status json, metrics, config or reload\n");
 	}
 }
 
@@ -235,48 +245,99 @@ ctl_close(void)
 	ctl.fd = -1;
 	free(ctl.path);
 	ctl.path = NULL;
+	free(ctl.config);
+	ctl.config = NULL;
+}
+
+/*
+ * Send request to the socket at path and read the whole answer into in,
+ * waiting at most timeout seconds for each read (0: as long as it takes).
+ * 0, or -1 with errno.
+ */
+static int
+ask(const char *path, const char *request, struct buf *in, int timeout)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char line[REQUEST_MAX];
+	char chunk[4096];
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	struct timeval tv = { .tv_sec = timeout };
+	snprintf(line, sizeof(line), "%s\n", request);
+	if (set_addr(&sa, path) < 0 ||
+	    (timeout > 0 && (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    write_all(fd, line, strlen(line)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_add(in, chunk, (size_t)r);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r < 0 ? -1 : 0;
+}
+
+/* Whether the service answering on path runs the INI whose real path is want. */
+static bool
+runs(const char *path, const char *want)
+{
+	struct buf in = { 0 };
+	bool yes = ask(path, "config", &in, PROBE_TIMEOUT) == 0 && in.len == strlen(want) + 1 &&
+	    memcmp(in.data, want, in.len - 1) == 0 && in.data[in.len - 1] == '\n';
+
+	buf_free(&in);
+	return yes;
 }
 
 const char *
-ctl_path(const char *configured)
+ctl_path(const char *configured, const char *config)
 {
 	static char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 64];
 	const char *rd = getenv("RUNTIME_DIRECTORY");
 
 	if (configured != NULL)
 		return configured;
-	if (rd == NULL || rd[0] != '/')
+	if (rd != NULL && rd[0] == '/') {
+		/* Several directories are separated by colons: the first. */
+		snprintf(path, sizeof(path), "%.*s/status.sock", (int)strcspn(rd, ":"), rd);
+		return path;
+	}
+	if (config == NULL)
 		return NULL;
-	/* Several directories are separated by colons: the first. */
-	snprintf(path, sizeof(path), "%.*s/status.sock", (int)strcspn(rd, ":"), rd);
-	return path;
+	/* An operator's shell: ask each unit's socket which INI it runs. */
+	char *want = realpath(config, NULL);
+	glob_t g;
+	const char *found = NULL;
+	if (want != NULL && glob(RUNTIME_SOCKETS, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc && found == NULL; i++)
+			if (runs(g.gl_pathv[i], want)) {
+				snprintf(path, sizeof(path), "%s", g.gl_pathv[i]);
+				found = path;
+			}
+		globfree(&g);
+	}
+	free(want);
+	return found;
 }
 
 int
 ctl_request(const char *path, const char *request)
 {
-	struct sockaddr_un sa;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || set_addr(&sa, path) < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		log_errorx("no mpworker answers on %s: %s (is the service running?)", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return MPW_EXIT_USAGE;
-	}
-	char line[REQUEST_MAX];
-	snprintf(line, sizeof(line), "%s\n", request);
-	if (write_all(fd, line, strlen(line)) < 0) {
-		log_errorx("%s: %s", path, strerror(errno));
-		close(fd);
-		return MPW_EXIT_USAGE;
-	}
 	struct buf in = { 0 };
-	char chunk[4096];
-	ssize_t r;
-	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
-		buf_add(&in, chunk, (size_t)r);
-	close(fd);
+
+	if (ask(path, request, &in, 0) < 0) {
+		log_errorx("no mpworker answers on %s: %s (is the service running?)", path, strerror(errno));
+		buf_free(&in);
+		return MPW_EXIT_USAGE;
+	}
 	int rc = MPW_EXIT_OK;
 	if (in.len == 0) {
 		log_errorx("%s: the service closed the connection without an answer", path);

@@ -6,6 +6,8 @@
  *   status        the pool, every worker, the totals (text)
  *   status json   the same as one JSON object
  *   metrics       Prometheus text exposition
+ *   config        the real path of the INI it runs (how a client finds
+ *                 the service of an INI that names no socket)
  *   reload        reload the configuration, and answer once it is done:
  *                 "ok ..." or "failed: why"
  *
@@ -37,9 +39,10 @@ struct ctl_ops {
 
 /*
  * Listen at path (a stale socket there, that nobody answers on, is
- * replaced; a live one is an error).  0, or -1 with err.
+ * replaced; a live one is an error) for the service running the INI
+ * config (NULL: none).  0, or -1 with err.
  */
-int  ctl_open(const char *path, const struct ctl_ops *ops, char *err, size_t errlen);
+int  ctl_open(const char *path, const char *config, const struct ctl_ops *ops, char *err, size_t errlen);
 /* Add the socket's descriptors to pfd (room for CTL_CLIENTS + 1); returns how many. */
 size_t ctl_pollfds(struct pollfd *pfd);
 /* One of them is ready. */
@@ -52,11 +55,12 @@ void ctl_close(void);
 
 /*
  * The socket's path: [status] socket, or else, under systemd with a
- * RuntimeDirectory=, status.sock in it (so that a unit's ExecReload=
- * finds the service's socket without the INI naming one).  NULL when
- * neither.  The result lives until the next call.
+ * RuntimeDirectory=, status.sock in it (the service's own, and its
+ * ExecReload='s); or else, from an operator's shell, the socket among
+ * the units' (/run/mpworker*\/status.sock) whose service runs the INI
+ * config.  NULL when none.  The result lives until the next call.
  */
-const char *ctl_path(const char *configured);
+const char *ctl_path(const char *configured, const char *config);
 
 /* Client: send request to the socket at path, copy the answer to stdout.  An exit status. */
 int  ctl_request(const char *path, const char *request);

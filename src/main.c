@@ -244,9 +244,10 @@ main(int argc, char **argv)
 		usage_error("%s", "--json goes with --status");
 	if (ctl_cmd != 0) {
 		int rc = MPW_EXIT_USAGE;
-		const char *sock = ctl_path(cfg->status_socket);
+		const char *sock = ctl_path(cfg->status_socket, config);
 		if (sock == NULL)
-			log_errorx("%s names no [status] socket: a running mpworker is reached through it",
+			log_errorx("no running mpworker service runs %s: it names no [status] socket, "
+			    "and none of the units' sockets (/run/mpworker*/status.sock) answers for it",
 			    config != NULL ? config : "the configuration");
 		else
 			rc = ctl_request(sock, ctl_cmd == OPT_METRICS ? "metrics" :

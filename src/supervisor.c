@@ -1384,9 +1384,9 @@ setup(char *err, size_t errlen)
 		    sup.opt->resume_failed ? "--resume-failed" : "--resume");
 		return -1;
 	}
-	const char *sock = ctl_path(sup.cfg->status_socket);
+	const char *sock = ctl_path(sup.cfg->status_socket, NULL);
 	if (sock != NULL && (sup.cfg->status_socket != NULL || sup.opt->service) &&
-	    ctl_open(sock, &ctl_ops, err, errlen) < 0)
+	    ctl_open(sock, sup.opt->config, &ctl_ops, err, errlen) < 0)
 		return -1;
 	if (sup.cfg->status_listen != NULL && !sup.opt->dry_run &&
 	    http_open(sup.cfg->status_listen, &ctl_ops, err, errlen) < 0)

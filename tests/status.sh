@@ -74,11 +74,17 @@ rss1=$(awk '/VmRSS/ { print $2 }' /proc/$svc/status)
 kill $bad 2>/dev/null
 wait $bad 2>/dev/null
 check "its memory did not grow with them ($rss1 kB)" test "$rss1" -lt 20000
-printf 'bogus\n' | python3 -c '
+# ask REQUEST: send one raw line on the socket, print the answer's start.
+ask() {
+	printf '%s\n' "$1" | python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect("s.sock"); s.sendall(sys.stdin.buffer.read())
-print(s.recv(200).decode().strip())' > bogus.out
-expect_grep "an unknown request gets a clear answer" "unknown request; ask for status, status json, metrics or reload" bogus.out
+print(s.recv(4200).decode().strip())'
+}
+ask bogus > bogus.out
+expect_grep "an unknown request gets a clear answer" "unknown request; ask for status, status json, metrics, config or reload" bogus.out
+ask config > config.out
+expect_eq "config: the real path of the INI it runs" "$(cat config.out)" "$(realpath s.ini)"
 
 answered_by_pid() { kill -0 $svc && answered; }
 

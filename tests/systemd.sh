@@ -35,8 +35,6 @@ workers = 2
 joblog = /var/lib/mpworker/jobs.joblog
 [jobs]
 file = /var/lib/mpworker/jobs.fifo
-[status]
-socket = /run/mpworker/status.sock
 INI
 in_sd mkdir -p "$etc" /etc/systemd/system/mpworker.service.d /etc/systemd/system/mpworker@.service.d
 in_sd sh -c "cat > $etc/mpworker.ini" < mpworker.ini
@@ -62,7 +60,11 @@ feed_sd "touch /etc/escaped"
 check "the sandbox keeps it out of the rest of the system" wait_for 10 in_sd grep -q 'touch /etc/escaped' /var/lib/private/mpworker/jobs.joblog
 check "nothing was written there" in_sd test ! -e /etc/escaped
 in_sd "$bindir/mpworker" --status -c "$etc/mpworker.ini" >st.txt 2>st.err
-expect_grep "mpworker --status reaches the service" "service, .*command jobs, 2 workers" st.txt
+expect_grep "mpworker --status finds the service of the INI, which names no socket" "service, .*command jobs, 2 workers" st.txt
+in_sd cp "$etc/mpworker.ini" /tmp/other.ini
+in_sd "$bindir/mpworker" --status -c /tmp/other.ini >st.txt 2>st.err
+expect_eq "an INI no service runs: exit 2" "$?" 2
+expect_grep "saying so" "no running mpworker service runs /tmp/other.ini" st.err
 expect_grep "the journal has job failures at warning priority" "job 2 failed" \
 	<(in_sd journalctl -u mpworker -p warning --no-pager)
 
@@ -96,11 +98,15 @@ expect_eq "and it was not restarted" "$(in_sd systemctl show -p NRestarts --valu
 in_sd sed -i 's/^workers = lots/workers = 1/; /^\[database\]/,$d' "$etc/mpworker.ini"
 in_sd systemctl reset-failed mpworker
 in_sd mkdir -p "$etc/mpworker"
-sed 's|/mpworker/|/mpworker-a/|g' mpworker.ini | in_sd sh -c "cat > $etc/mpworker/a.ini"
+sed 's|/mpworker/|/mpworker-a/|g; s/^workers = 2/workers = 4/' mpworker.ini | in_sd sh -c "cat > $etc/mpworker/a.ini"
 in_sd systemctl start mpworker mpworker@a
 expect_eq "mpworker and mpworker@a both run" \
 	"$(in_sd systemctl is-active mpworker mpworker@a | tr '\n' ' ')" "active active "
 in_sd timeout 10 sh -c 'echo "touch /var/lib/mpworker-a/ran" > /var/lib/mpworker-a/jobs.fifo'
+in_sd "$bindir/mpworker" --status -c "$etc/mpworker/a.ini" >st.txt 2>st.err
+expect_grep "--status finds each service's own socket" "service, .*command jobs, 4 workers" st.txt
+in_sd "$bindir/mpworker" --status -c "$etc/mpworker.ini" >st.txt 2>st.err
+expect_grep "and the other's" "service, .*command jobs, 1 worker" st.txt
 check "the instance runs its own jobs in its own state directory" wait_for 10 in_sd test -e /var/lib/private/mpworker-a/ran
 expect_eq "as a user of its own" \
 	"$(in_sd stat -c %U /var/lib/private/mpworker-a/ran) $(in_sd stat -c %U /var/lib/private/mpworker/ran1)" \
