@@ -67,6 +67,8 @@ struct job_ctx {
 	 * intent_ino.
 	 */
 	void			(*intent)(struct job_ctx *ctx, uint64_t seq, uint64_t dev, uint64_t ino);
+	/* Called when the connection was lost and a new one is open (the metrics count them). */
+	void			(*reconnected)(struct job_ctx *ctx);
 	/*
 	 * When set ([output] line_buffer), called about every TICK_SECONDS
 	 * while a command runs, to pass on the whole lines it has written.

@@ -60,6 +60,8 @@ job_db_reconnect(struct job_ctx *ctx, const struct db_err *why)
 			return -1;
 		if (db_open(ctx->cfg, &ctx->drv, &ctx->db, err, sizeof(err)) == 0) {
 			log_warnx("reconnected");
+			if (ctx->reconnected != NULL)
+				ctx->reconnected(ctx);
 			return 0;
 		}
 		if (now_mono() >= give_up) {

@@ -22,6 +22,7 @@ static const struct {
 	[MSG_RESULT]   = { "result",   sizeof(struct msg_result), 1 },
 	[MSG_INTENT]   = { "intent",   sizeof(struct msg_intent), 0 },
 	[MSG_GROUP]    = { "group",    sizeof(struct msg_group),  0 },
+	[MSG_RECONNECTED] = { "reconnected", 0,                   0 },
 	[MSG_Q_WANT]   = { "want",     sizeof(struct msg_qwant),  0 },
 	[MSG_Q_DONE]   = { "done",     sizeof(struct msg_qtoken), 0 },
 	[MSG_Q_FAIL]   = { "fail",     sizeof(struct msg_qtoken), 1 },

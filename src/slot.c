@@ -594,6 +594,9 @@ slot_messages(struct slot *s)
 			sup.ever_ready = true;
 			s->head_since = now_mono();
 			break;
+		case MSG_RECONNECTED:
+			sup.reconnects++;
+			break;
 		case MSG_INITFAIL:
 			free(s->init_err);
 			s->init_err = xstrndup(m.tail, m.taillen);

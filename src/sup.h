@@ -140,6 +140,7 @@ struct sup {
 	uint64_t		 read;		/* jobs taken from the source */
 	uint64_t		 skipped;
 	uint64_t		 ok, failed, retried, restarts;
+	uint64_t		 reconnects;	/* of workers to their database */
 	uint64_t		 fenced;	/* attempts whose lease was lost: their work did not stand */
 	uint64_t		 passed;	/* finished with nothing to do (JR_SKIPPED) */
 	double			 started_mono;

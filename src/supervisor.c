@@ -1152,9 +1152,9 @@ status_report(struct buf *out, bool json)
 	size_t pending = sup.pending.n + sup.retry.n;
 	if (json) {
 		buf_printf(out, "],\"totals\":{\"succeeded\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"skipped\":%" PRIu64
-		    ",\"retried\":%" PRIu64 ",\"pending\":%zu,\"in_flight\":%zu,\"worker_restarts\":%" PRIu64
+		    ",\"retried\":%" PRIu64 ",\"pending\":%zu,\"in_flight\":%zu,\"worker_restarts\":%" PRIu64 ",\"db_reconnects\":%" PRIu64
 		    ",\"jobs_per_second\":%.3f},\"source\":", sup.ok, sup.failed, sup.passed, sup.retried, pending,
-		    in_flight(), sup.restarts, rate());
+		    in_flight(), sup.restarts, sup.reconnects, rate());
 		json_str(out, src[0] != '\0' ? src + (src[0] == ';' ? 2 : 0) : "");
 		buf_printf(out, "}\n");
 	} else {
@@ -1186,6 +1186,9 @@ metrics_report(struct buf *out)
 	metric_head(out, "mpworker_worker_restarts_total", "counter",
 	    "Workers replaced after they died or a job ran past its timeout.");
 	buf_printf(out, "mpworker_worker_restarts_total %" PRIu64 "\n", sup.restarts);
+	metric_head(out, "mpworker_db_reconnects_total", "counter",
+	    "Database connections a worker lost and opened again.");
+	buf_printf(out, "mpworker_db_reconnects_total %" PRIu64 "\n", sup.reconnects);
 	metric_head(out, "mpworker_workers", "gauge", "Worker processes, by state.");
 	for (enum wstate w = WS_BUSY; w <= WS_STOPPING; w++)	/* processes: not the empty slots */
 		buf_printf(out, "mpworker_workers{state=\"%s\"} %d\n", wstate_name[w], n[w]);

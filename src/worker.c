@@ -201,6 +201,15 @@ report_intent(struct job_ctx *ctx, uint64_t seq, uint64_t dev, uint64_t ino)
 	send_out(w);
 }
 
+static void
+report_reconnected(struct job_ctx *ctx)
+{
+	struct worker *w = (struct worker *)((char *)ctx - offsetof(struct worker, ctx));
+
+	msg_put(&w->out, MSG_RECONNECTED, NULL, 0, NULL, 0);
+	send_out(w);
+}
+
 /* Queue bytes of a job's output as MSG_OUTPUT pieces, sending when much is queued. */
 static void
 put_output(struct worker *w, uint64_t seq, uint32_t stream, const char *data, size_t len)
@@ -517,6 +526,7 @@ wrk_main(const struct wrk_args *a)
 	w.ctx.sigfd = w.sigfd;
 	w.ctx.spawned = report_spawn;
 	w.ctx.intent = report_intent;
+	w.ctx.reconnected = report_reconnected;
 	if (a->cfg->line_buffer)
 		w.ctx.tick = tick;
 	w.ctx.out_fd = scratch_fd();

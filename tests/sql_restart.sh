@@ -66,7 +66,7 @@ done
 DRIVER=postgresql
 . "$SRCDIR/tests/dblib.sh"
 mkfifo svc.fifo
-{ printf '[pool]\nworkers = 2\njoblog = svc.joblog\n[jobs]\ntype = sql\nfile = svc.fifo\n'; db_section; } > svc.ini
+{ printf '[pool]\nworkers = 2\njoblog = svc.joblog\n[jobs]\ntype = sql\nfile = svc.fifo\n[status]\nsocket = svc.sock\n'; db_section; } > svc.ini
 "$MPWORKER" --service -c svc.ini >svc.out 2>svc.err &
 svc=$!
 feed "INSERT INTO r_postgresql VALUES (100001, 'svc')" svc.fifo
@@ -75,6 +75,11 @@ wait_for 10 ok_at_least 1 svc.joblog || fail "service: the first job did not run
 check "service: idle workers find the lost connection by themselves" \
 	wait_for 60 grep -q "connection lost (the server did not answer a liveness check); reconnecting" svc.err
 check "service: and reconnect" wait_for 20 grep -q "reconnected" svc.err
+reconnects_counted() {
+	m=$("$MPWORKER" --metrics -c svc.ini 2>/dev/null | awk '$1 == "mpworker_db_reconnects_total" { print $2 }')
+	[ -n "$m" ] && [ "$m" -ge 1 ] && [ "$m" -eq "$(grep -c 'reconnected$' svc.err)" ]
+}
+check "service: --metrics counts the reconnects the workers logged" wait_for 20 reconnects_counted
 feed "INSERT INTO r_postgresql VALUES (100002, 'svc')" svc.fifo
 wait_for 10 ok_at_least 2 svc.joblog || fail "service: a job after the restart did not run"
 expect_eq "service: both jobs' rows are there" "$(q "SELECT count(*) FROM r_postgresql WHERE id > 100000")" 2
