@@ -181,8 +181,10 @@ try_connect(struct claimer *c, bool first)
 	char err[1024];
 
 	if (open_db(c, err, sizeof(err)) == 0) {
-		if (c->lost_since > 0)
+		if (c->lost_since > 0) {
 			log_info("queue: reconnected after %.1fs", now_mono() - c->lost_since);
+			msg_put(&c->out, MSG_RECONNECTED, NULL, 0, NULL, 0);
+		}
 		c->lost_since = 0;
 		free(c->said);
 		c->said = NULL;

@@ -106,6 +106,13 @@ jobsrc_status(const struct jobsrc *src, char *out, size_t len)
 		src->ops->status(src, out, len);
 }
 
+bool
+jobsrc_queue_state(const struct jobsrc *src, struct jobsrc_qstate *q)
+{
+	*q = (struct jobsrc_qstate){ 0 };
+	return src->ops->queue != NULL && src->ops->queue(src, q);
+}
+
 const char *
 jobsrc_failed(const struct jobsrc *src)
 {

@@ -46,6 +46,14 @@ enum jobsrc_end {
 	JS_FENCED,	/* not this host's any more: its work did not stand, nothing to say */
 };
 
+/* What a queue source knows of its queue (jobsrc_queue_state). */
+struct jobsrc_qstate {
+	bool		known;		/* the counts below have come in */
+	int64_t		ready, running, waiting, dead;
+	double		oldest_ready;	/* age in seconds of the oldest ready job */
+	uint64_t	reconnects;	/* of the claimer to the database */
+};
+
 /*
  * A source is a table of operations, like the job kinds and the drivers.
  * Only open, next, fd, ready and close are required.
@@ -77,6 +85,8 @@ struct jobsrc_ops {
 	double (*timer)(struct jobsrc *src);
 	/* A short word on the source's state for STATUS=, or nothing. */
 	void (*status)(const struct jobsrc *src, char *out, size_t len);
+	/* A queue's counts and its claimer's reconnects, for the metrics: false when none. */
+	bool (*queue)(const struct jobsrc *src, struct jobsrc_qstate *q);
 	/* Why the source cannot go on (then the run stops, MPW_EXIT_INIT), or NULL. */
 	const char *(*failed)(const struct jobsrc *src);
 	void (*close)(struct jobsrc *src);
@@ -134,6 +144,7 @@ void jobsrc_unused(struct jobsrc *src, uint64_t seq, unsigned attempt);
 int  jobsrc_reaped(struct jobsrc *src, pid_t pid, int status);
 double jobsrc_timer(struct jobsrc *src);
 void jobsrc_status(const struct jobsrc *src, char *out, size_t len);
+bool jobsrc_queue_state(const struct jobsrc *src, struct jobsrc_qstate *q);
 const char *jobsrc_failed(const struct jobsrc *src);
 
 void jobsrc_close(struct jobsrc *src);

@@ -30,7 +30,7 @@ enum msg_type {
 	MSG_RESULT,	/* struct msg_result + reason when failed */
 	MSG_INTENT,	/* struct msg_intent: the file a rename job is about to rename */
 	MSG_GROUP,	/* struct msg_group: the worker runs its next n jobs together */
-	MSG_RECONNECTED,	/* the worker lost its database connection and opened a new one */
+	MSG_RECONNECTED,	/* the worker (or claimer) lost its database connection and opened a new one */
 	/* parent -> claimer (a queue source's process, claimer.c) */
 	MSG_Q_WANT,	/* struct msg_qwant: how many more jobs the host could take */
 	MSG_Q_DONE,	/* struct msg_qtoken: the attempt succeeded */

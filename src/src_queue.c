@@ -66,6 +66,7 @@ struct qsrc {
 	double			 backoff;
 	struct msg_qstate	 state;
 	bool			 have_state;
+	uint64_t		 reconnects;	/* of the claimers, to the database */
 };
 
 #define QS(s) ((struct qsrc *)(s))
@@ -188,6 +189,9 @@ take_messages(struct qsrc *q)
 			q->empty = false;
 			break;
 		}
+		case MSG_RECONNECTED:
+			q->reconnects++;
+			break;
 		case MSG_Q_STATE:
 			q->state = m.u.qstate;
 			q->have_state = true;
@@ -402,6 +406,21 @@ qs_status(const struct jobsrc *s, char *out, size_t len)
 		    " dead, oldest ready %.0fs", st->ready, st->running, st->waiting, st->dead, st->age);
 }
 
+static bool
+qs_queue(const struct jobsrc *s, struct jobsrc_qstate *out)
+{
+	const struct qsrc *q = QS(s);
+
+	*out = (struct jobsrc_qstate){
+		.known = q->have_state,
+		.ready = q->state.ready, .running = q->state.running,
+		.waiting = q->state.waiting, .dead = q->state.dead,
+		.oldest_ready = q->state.age,
+		.reconnects = q->reconnects,
+	};
+	return true;
+}
+
 static const char *
 qs_failed(const struct jobsrc *s)
 {
@@ -477,6 +496,7 @@ const struct jobsrc_ops jobsrc_queue = {
 	.reaped = qs_reaped,
 	.timer = qs_timer,
 	.status = qs_status,
+	.queue = qs_queue,
 	.failed = qs_failed,
 	.close = qs_close,
 };

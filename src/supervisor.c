@@ -1186,9 +1186,23 @@ metrics_report(struct buf *out)
 	metric_head(out, "mpworker_worker_restarts_total", "counter",
 	    "Workers replaced after they died or a job ran past its timeout.");
 	buf_printf(out, "mpworker_worker_restarts_total %" PRIu64 "\n", sup.restarts);
+	struct jobsrc_qstate q;
+	bool queue = sup.src != NULL && jobsrc_queue_state(sup.src, &q);
 	metric_head(out, "mpworker_db_reconnects_total", "counter",
-	    "Database connections a worker lost and opened again.");
-	buf_printf(out, "mpworker_db_reconnects_total %" PRIu64 "\n", sup.reconnects);
+	    "Database connections lost and opened again, by the process that held them.");
+	buf_printf(out, "mpworker_db_reconnects_total{process=\"worker\"} %" PRIu64 "\n", sup.reconnects);
+	if (queue)
+		buf_printf(out, "mpworker_db_reconnects_total{process=\"claimer\"} %" PRIu64 "\n", q.reconnects);
+	if (queue && q.known) {
+		metric_head(out, "mpworker_queue_jobs", "gauge", "Jobs in the queue table, by state.");
+		buf_printf(out, "mpworker_queue_jobs{state=\"ready\"} %" PRId64 "\n"
+		    "mpworker_queue_jobs{state=\"running\"} %" PRId64 "\n"
+		    "mpworker_queue_jobs{state=\"waiting\"} %" PRId64 "\n"
+		    "mpworker_queue_jobs{state=\"dead\"} %" PRId64 "\n", q.ready, q.running, q.waiting, q.dead);
+		metric_head(out, "mpworker_queue_oldest_ready_age_seconds", "gauge",
+		    "How long the oldest ready job of the queue has waited.");
+		buf_printf(out, "mpworker_queue_oldest_ready_age_seconds %.3f\n", q.oldest_ready);
+	}
 	metric_head(out, "mpworker_workers", "gauge", "Worker processes, by state.");
 	for (enum wstate w = WS_BUSY; w <= WS_STOPPING; w++)	/* processes: not the empty slots */
 		buf_printf(out, "mpworker_workers{state=\"%s\"} %d\n", wstate_name[w], n[w]);

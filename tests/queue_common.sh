@@ -229,13 +229,27 @@ expect_eq "$DRIVER: ... and the queue is empty" "$(rows)" 0
 q "DROP TABLE $M"
 
 # A service drains the queue as jobs arrive, and its status counts the queue.
-"$MPWORKER" --service -c c.ini >out 2>err &
+{ cat c.ini; printf '[status]\nsocket = svc.sock\n'; } > cs.ini
+"$MPWORKER" --service -c cs.ini >out 2>err &
 svc=$!
 run_mpw -c c.ini --enqueue 'echo arrived >> svc.out'
 wait_for 20 lines_at_least 1 svc.out || fail "$DRIVER: the service did not take an enqueued job"
 svc_status() { kill -USR1 $svc; grep -q "status: .*queue: 0 ready, 0 running" err; }
 wait_for 20 svc_status || fail "$DRIVER: the service's status does not count the queue"
 expect_grep "$DRIVER: the service's status counts the queue" "queue: 0 ready, 0 running, 0 waiting, [0-9]+ dead" err
+metric() { "$MPWORKER" --metrics -c cs.ini 2>/dev/null | awk -v m="$1" '$1 == m { print $2 }'; }
+expect_eq "$DRIVER: --metrics counts the queue too" "$(metric 'mpworker_queue_jobs{state="ready"}')" 0
+"$MPWORKER" --metrics -c cs.ini > m.txt 2>&1
+expect_eq "$DRIVER: ... and passes promtool" "$(promtool check metrics <m.txt 2>&1; echo "rc $?")" "rc 0"
+if [ "$DRIVER" = postgresql ]; then
+	# The claimer's is the one connection whose queries name the table.
+	expect_eq "$DRIVER: the claimer's connection is cut" \
+		"$(q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%$QT%'")" 1
+	claimer_back() { [ "$(metric 'mpworker_db_reconnects_total{process="claimer"}')" = 1 ]; }
+	check "$DRIVER: --metrics counts the claimer's reconnect" wait_for 30 claimer_back
+	run_mpw -c c.ini --enqueue 'echo again >> svc.out'
+	check "$DRIVER: ... and the service takes jobs after it" wait_for 20 lines_at_least 2 svc.out
+fi
 kill -TERM $svc
 wait $svc
 expect_eq "$DRIVER: the service stops cleanly" "$?" 0

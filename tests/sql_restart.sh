@@ -76,7 +76,7 @@ check "service: idle workers find the lost connection by themselves" \
 	wait_for 60 grep -q "connection lost (the server did not answer a liveness check); reconnecting" svc.err
 check "service: and reconnect" wait_for 20 grep -q "reconnected" svc.err
 reconnects_counted() {
-	m=$("$MPWORKER" --metrics -c svc.ini 2>/dev/null | awk '$1 == "mpworker_db_reconnects_total" { print $2 }')
+	m=$("$MPWORKER" --metrics -c svc.ini 2>/dev/null | awk '$1 == "mpworker_db_reconnects_total{process=\"worker\"}" { print $2 }')
 	[ -n "$m" ] && [ "$m" -ge 1 ] && [ "$m" -eq "$(grep -c 'reconnected$' svc.err)" ]
 }
 check "service: --metrics counts the reconnects the workers logged" wait_for 20 reconnects_counted
