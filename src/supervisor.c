@@ -415,31 +415,47 @@ signal_workers(int sig)
 			kill(sup.slots[i]->pid, sig);
 }
 
+/* A worker's state as --status and the metrics name it. */
+enum wstate { WS_BUSY, WS_IDLE, WS_STARTING, WS_STOPPING, WS_RESTARTING, WS_STOPPED, WS_COUNT };
+static const char *const wstate_name[WS_COUNT] = {
+	"busy", "idle", "starting", "stopping", "restarting", "stopped",
+};
+
+static enum wstate
+slot_wstate(const struct slot *s)
+{
+	if (s->state == SLOT_EMPTY)
+		return s->restart_at > 0 ? WS_RESTARTING : WS_STOPPED;
+	if (s->state == SLOT_STARTING)
+		return WS_STARTING;
+	if (s->state == SLOT_STOPPING || s->doomed)
+		return WS_STOPPING;
+	return s->inflight.n > 0 ? WS_BUSY : WS_IDLE;
+}
+
+/* STATUS= and SIGUSR1's line: the workers counted as --status names them. */
 static void
 status_line(char *out, size_t len)
 {
-	int busy = 0, idle = 0, starting = 0;
+	int n[WS_COUNT] = { 0 };
 	size_t queued = sup.pending.n + sup.retry.n;
 
 	for (int i = 0; i < sup.nslots; i++) {
 		struct slot *s = sup.slots[i];
-		if (s->state == SLOT_EMPTY)
-			continue;
-		if (s->inflight.n > 0)
-			busy++;
-		else if (s->state == SLOT_STARTING)
-			starting++;	/* in its init hook */
-		else
-			idle++;
+		n[slot_wstate(s)]++;
 		queued += s->inflight.n > 0 ? s->inflight.n - 1 : 0;
 	}
 	char src[192];
 	jobsrc_status(sup.src, src, sizeof(src));
-	char starts[32] = "";
-	if (starting > 0)
-		snprintf(starts, sizeof(starts), ", %d starting", starting);
+	char more[64] = "";
+	int off = 0;
+	if (n[WS_STARTING] > 0)
+		off += snprintf(more + off, sizeof(more) - (size_t)off, ", %d starting", n[WS_STARTING]);
+	if (n[WS_STOPPING] > 0)
+		snprintf(more + off, sizeof(more) - (size_t)off, ", %d stopping", n[WS_STOPPING]);
 	snprintf(out, len, "%d busy, %d idle%s workers; %" PRIu64 " done, %" PRIu64 " failed, %zu queued%s%s",
-	    busy, idle, starts, sup.ok, sup.failed, queued, sup.src_eof || src[0] ? "" : " (input not finished)", src);
+	    n[WS_BUSY], n[WS_IDLE], more, sup.ok, sup.failed, queued,
+	    sup.src_eof || src[0] ? "" : " (input not finished)", src);
 }
 
 static void
@@ -1055,24 +1071,6 @@ sup_observe_duration(double seconds)
 			sup.dur_count[i]++;
 	sup.dur_n++;
 	sup.dur_sum += seconds;
-}
-
-/* A worker's state as --status and the metrics name it. */
-enum wstate { WS_BUSY, WS_IDLE, WS_STARTING, WS_STOPPING, WS_RESTARTING, WS_STOPPED, WS_COUNT };
-static const char *const wstate_name[WS_COUNT] = {
-	"busy", "idle", "starting", "stopping", "restarting", "stopped",
-};
-
-static enum wstate
-slot_wstate(const struct slot *s)
-{
-	if (s->state == SLOT_EMPTY)
-		return s->restart_at > 0 ? WS_RESTARTING : WS_STOPPED;
-	if (s->state == SLOT_STARTING)
-		return WS_STARTING;
-	if (s->state == SLOT_STOPPING || s->doomed)
-		return WS_STOPPING;
-	return s->inflight.n > 0 ? WS_BUSY : WS_IDLE;
 }
 
 /* s as a JSON string. */

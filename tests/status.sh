@@ -89,10 +89,18 @@ expect_eq "config: the real path of the INI it runs" "$(cat config.out)" "$(real
 answered_by_pid() { kill -0 $svc && answered; }
 
 # --reload waits for the new workers: ok once ready, the reason if not.
+# An old worker busy with a job finishes it, counted as stopping.
+feed "sleep 4" jobs.fifo
+check "a job keeps an old worker busy" wait_for 10 busy
 sed -i 's/^workers = 2/workers = 3/' s.ini
 mpw --reload >out 2>err; rc=$?
 expect_eq "--reload: exit 0 once the new workers are ready" "$rc" 0
 expect_grep "and says so" "^ok: reloaded .*s.ini: 3 workers" out
+mpw --status >st.txt
+expect_grep "--status shows the old busy worker stopping" "^[0-9]+ +[0-9]+ +stopping +[0-9]+ +[0-9.]+s" st.txt
+kill -USR1 $svc
+status_logged() { grep -q "status: 0 busy, 3 idle, 1 stopping workers" svc.err; }
+check "and so does the status line" wait_for 5 status_logged
 three() { [ "$(pgrep -P $svc | wc -l)" -eq 3 ]; }
 check "three workers run" wait_for 10 three
 printf '[database]\ndriver = sqlite\npath = no/such/dir/x.db\n' >> s.ini
