@@ -125,6 +125,13 @@ free_settings(void)
 	strlist_free(&given);
 }
 
+/* What --status [--json], --metrics or --reload asks the status socket. */
+static const char *
+ctl_request_name(int cmd, bool json)
+{
+	return cmd == OPT_METRICS ? "metrics" : cmd == OPT_RELOAD ? "reload" : json ? "status json" : "status";
+}
+
 int
 main(int argc, char **argv)
 {
@@ -219,6 +226,18 @@ main(int argc, char **argv)
 	sdn_init();
 
 	struct cfg *cfg = cfg_load(config, &opts.overrides, err, sizeof(err));
+	if (cfg == NULL && ctl_cmd != 0 && config != NULL) {
+		/*
+		 * An INI being edited may not parse while its service runs on
+		 * the one it read: reach that service by the INI's path.
+		 */
+		fputs(err, stderr);
+		const char *sock = ctl_path(NULL, config);
+		if (sock == NULL)
+			return MPW_EXIT_USAGE;
+		log_warnx("%s does not parse; asking the service that runs it, on %s", config, sock);
+		return ctl_request(sock, ctl_request_name(ctl_cmd, json));
+	}
 	if (cfg == NULL) {
 		fputs(err, stderr);
 		return MPW_EXIT_USAGE;
@@ -250,8 +269,7 @@ main(int argc, char **argv)
 			    "and none of the units' sockets (/run/mpworker*/status.sock) answers for it",
 			    config != NULL ? config : "the configuration");
 		else
-			rc = ctl_request(sock, ctl_cmd == OPT_METRICS ? "metrics" :
-			    ctl_cmd == OPT_RELOAD ? "reload" : json ? "status json" : "status");
+			rc = ctl_request(sock, ctl_request_name(ctl_cmd, json));
 		cfg_free(cfg);
 		return rc;
 	}

@@ -65,6 +65,12 @@ in_sd cp "$etc/mpworker.ini" /tmp/other.ini
 in_sd "$bindir/mpworker" --status -c /tmp/other.ini >st.txt 2>st.err
 expect_eq "an INI no service runs: exit 2" "$?" 2
 expect_grep "saying so" "no running mpworker service runs /tmp/other.ini" st.err
+in_sd sed -i 's/^workers = 2/workers = two/' "$etc/mpworker.ini"
+in_sd "$bindir/mpworker" --status -c "$etc/mpworker.ini" >st.txt 2>st.err
+expect_grep "an INI being edited that does not parse still leads to its service" "service, .*command jobs, 2 workers" st.txt
+expect_grep "saying the INI does not parse" "mpworker.ini:[0-9]+: \[pool\] workers" st.err
+check "a reload of it fails" sh -c "! \"$sdns\" exec \"$T/sd\" systemctl reload mpworker"
+in_sd sed -i 's/^workers = two/workers = 2/' "$etc/mpworker.ini"
 expect_grep "the journal has job failures at warning priority" "job 2 failed" \
 	<(in_sd journalctl -u mpworker -p warning --no-pager)
 
