@@ -55,7 +55,8 @@ done
 # Every key the program knows is in the commented reference and in
 # mpworker.ini(5): --check-config lists them all.
 printf '[jobs]\njob = true\n' > keys.ini
-"$MPWORKER" --check-config -c keys.ini | sed -n 's/^;*\([a-z_]*\) =.*/\1/p' | sort -u > keys
+"$MPWORKER" --check-config -c keys.ini > effective.ini
+sed -n 's/^;*\([a-z_]*\) =.*/\1/p' effective.ini | sort -u > keys
 undocumented=
 for k in $(cat keys); do
 	grep -q "^;$k = " "$SRCDIR/etc/mpworker.ini" || undocumented="$undocumented ini:$k"
@@ -69,7 +70,7 @@ for o in $("$MPWORKER" --help | grep -oE -- '--[a-z][a-z-]*' | sort -u); do
 done
 expect_eq "every option of --help is in mpworker(1)" "$undocumented" ""
 # And every section (a key's name may be in another section too: socket).
-"$MPWORKER" --check-config -c keys.ini | sed -n 's/^\[\([a-z]*\)\]$/\1/p' > sections
+sed -n 's/^\[\([a-z]*\)\]$/\1/p' effective.ini > sections
 missing=
 for s in $(cat sections); do
 	grep -q "^\[$s\]$" "$SRCDIR/etc/mpworker.ini" || missing="$missing ini:[$s]"
