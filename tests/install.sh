@@ -42,8 +42,12 @@ printf '[jobs]\ntype = sql\njob = SELECT 1\n[database]\ndriver = sqlite\npath = 
 MPWORKER_DRIVER_DIR=$T/root/usr/lib/mpworker root/usr/bin/mpworker -q -c lite.ini >out 2>err
 expect_eq "the installed program runs a SQLite job with the staged module" "$?:$(cat out)" "0:1"
 MPWORKER_DRIVER_DIR=$T/nowhere root/usr/bin/mpworker -q -c lite.ini >out 2>err
-expect_eq "a missing driver module exits 3" "$?" 3
-expect_grep "naming the module" "cannot load driver sqlite: $T/nowhere/sqlite\.so" err
+expect_eq "a missing driver module is a setup error: exit 2" "$?" 2
+expect_grep "naming the module" "driver sqlite is not installed: no $T/nowhere/sqlite\.so" err
+mkdir bad && echo "not a shared object" > bad/sqlite.so
+MPWORKER_DRIVER_DIR=$T/bad root/usr/bin/mpworker -q -c lite.ini >out 2>err
+expect_eq "a module that does not load: the workers cannot start, exit 3" "$?" 3
+expect_grep "saying why" "cannot load driver sqlite: $T/bad/sqlite\.so" err
 
 # Every shipped example is a valid config.
 for ini in "$SRCDIR"/etc/examples/*.ini; do
