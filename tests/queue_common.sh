@@ -158,7 +158,9 @@ for p in $pids; do wait "$p" || bad=$((bad + 1)); done
 expect_eq "$DRIVER: 32 hosts at once all end well" "$bad" 0
 expect_eq "$DRIVER: no claim came back with more than its batch" \
 	"$(cat claim.* | sed -n 's/.*claimed \([0-9]*\) of.*/\1/p' | awk '$1 > 2 { n++ } END { print n + 0 }')" 0
-expect_eq "$DRIVER: claims were made by many hosts" "$(grep -l 'claimed [12] of' claim.* | wc -l)" 32
+# Not all 32: on a loaded machine the last to start can find the queue drained.
+claimers=$(grep -l 'claimed [12] of' claim.* | wc -l)
+check "$DRIVER: claims were made by many hosts ($claimers of 32)" test "$claimers" -ge 8
 expect_eq "$DRIVER: every job ran exactly once" "$(sort -n many.out | uniq | wc -l) $(wc -l < many.out)" "400 400"
 expect_eq "$DRIVER: the queue is empty" "$(rows)" 0
 
