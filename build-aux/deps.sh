@@ -12,7 +12,7 @@ if [ "${1:-}" = bench ]; then
 	pkgs="$pkgs postgresql postgresql-client mariadb-server mariadb-client gawk python3 python3-psycopg2 python3-mysqldb parallel gnuplot-nox time"
 fi
 if [ "${1:-}" = test ]; then
-	pkgs="$pkgs libcmocka-dev clang libclang-rt-14-dev gdb python3 procps util-linux bsdutils man-db sqlite3 postgresql postgresql-client mariadb-server mariadb-client iproute2 curl prometheus"
+	pkgs="$pkgs libcmocka-dev clang libclang-rt-14-dev gdb python3 procps util-linux bsdutils man-db sqlite3 postgresql postgresql-client mariadb-server mariadb-client iproute2 curl prometheus valgrind"
 	# prometheus for promtool, which checks --metrics' output
 fi
 
