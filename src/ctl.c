@@ -20,6 +20,8 @@
 #define REQUEST_MAX	64	/* a request is one short line */
 #define CLIENT_TIMEOUT	5.0	/* to send the request, and to read the answer */
 #define PROBE_TIMEOUT	2	/* seconds a service has to say which INI it runs */
+#define ANSWER_TIMEOUT	10	/* ... to answer --status or --metrics */
+#define RELOAD_WAIT	90	/* ... to end a reload (it gives one up after 60) */
 /* Where systemd makes a system unit's RuntimeDirectory=: the units' are mpworker*. */
 #define RUNTIME_SOCKETS	"/run/mpworker*/status.sock"
 
@@ -251,8 +253,8 @@ ctl_close(void)
 
 /*
  * Send request to the socket at path and read the whole answer into in,
- * waiting at most timeout seconds for each read (0: as long as it takes).
- * 0, or -1 with errno.
+ * waiting at most timeout seconds to connect, to send, and for each read.
+ * 0, or -1 with errno (EAGAIN: it took too long).
  */
 static int
 ask(const char *path, const char *request, struct buf *in, int timeout)
@@ -268,8 +270,8 @@ ask(const char *path, const char *request, struct buf *in, int timeout)
 	struct timeval tv = { .tv_sec = timeout };
 	snprintf(line, sizeof(line), "%s\n", request);
 	if (set_addr(&sa, path) < 0 ||
-	    (timeout > 0 && (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    write_all(fd, line, strlen(line)) < 0) {
 		int e = errno;
@@ -332,9 +334,13 @@ int
 ctl_request(const char *path, const char *request)
 {
 	struct buf in = { 0 };
+	int wait = strcmp(request, "reload") == 0 ? RELOAD_WAIT : ANSWER_TIMEOUT;
 
-	if (ask(path, request, &in, 0) < 0) {
-		log_errorx("no mpworker answers on %s: %s (is the service running?)", path, strerror(errno));
+	if (ask(path, request, &in, wait) < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			log_errorx("the mpworker on %s did not answer within %d s", path, wait);
+		else
+			log_errorx("no mpworker answers on %s: %s (is the service running?)", path, strerror(errno));
 		buf_free(&in);
 		return MPW_EXIT_USAGE;
 	}

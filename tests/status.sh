@@ -18,6 +18,17 @@ mpw() { "$MPWORKER" "$@" -c s.ini; }
 mpw --status >out 2>err; rc=$?
 expect_eq "--status with nobody running: exit 2" "$rc" 2
 expect_grep "and says so" "no mpworker answers on .*s.sock" err
+# Something that takes the connection and never answers: the client gives up.
+python3 -c '
+import socket, time
+s = socket.socket(socket.AF_UNIX); s.bind("hang.sock"); s.listen(1)
+c, _ = s.accept(); time.sleep(30)' &
+hang=$!
+wait_for 5 test -S hang.sock
+"$MPWORKER" --status -o status.socket=hang.sock -c s.ini >out 2>err; rc=$?
+expect_eq "--status on a socket that never answers: exit 2" "$rc" 2
+expect_grep "after a while, saying so" "did not answer within 10 s" err
+kill $hang 2>/dev/null
 
 "$MPWORKER" --service -c s.ini >svc.out 2>svc.err &
 svc=$!
