@@ -266,8 +266,9 @@ main(int argc, char **argv)
 		const char *sock = ctl_path(cfg->status_socket, config);
 		if (sock == NULL)
 			log_errorx("no running mpworker service runs %s: it names no [status] socket, "
-			    "and none of the units' sockets (/run/mpworker*/status.sock) answers for it",
-			    config != NULL ? config : "the configuration");
+			    "and none of the units' sockets (/run/mpworker*/status.sock) answers for it%s",
+			    config != NULL ? config : "the configuration",
+			    geteuid() != 0 ? " (they are their service's and root's only: run this as root)" : "");
 		else
 			rc = ctl_request(sock, ctl_request_name(ctl_cmd, json));
 		cfg_free(cfg);

@@ -65,6 +65,8 @@ in_sd cp "$etc/mpworker.ini" /tmp/other.ini
 in_sd "$bindir/mpworker" --status -c /tmp/other.ini >st.txt 2>st.err
 expect_eq "an INI no service runs: exit 2" "$?" 2
 expect_grep "saying so" "no running mpworker service runs /tmp/other.ini" st.err
+in_sd setpriv --reuid=65534 --regid=65534 --clear-groups "$bindir/mpworker" --status -c "$etc/mpworker.ini" >st.txt 2>st.err
+expect_grep "a user who may not reach the socket is told to be root" "run this as root" st.err
 in_sd sed -i 's/^workers = 2/workers = two/' "$etc/mpworker.ini"
 in_sd "$bindir/mpworker" --status -c "$etc/mpworker.ini" >st.txt 2>st.err
 expect_grep "an INI being edited that does not parse still leads to its service" "service, .*command jobs, 2 workers" st.txt
