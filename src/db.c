@@ -97,6 +97,13 @@ module_dir(void)
 	return dir;
 }
 
+/* Where driver name's module is looked for. */
+static void
+module_path(const char *name, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s.so", module_dir(), name);
+}
+
 bool
 db_driver_installed(const char *name, char *err, size_t errlen)
 {
@@ -104,7 +111,7 @@ db_driver_installed(const char *name, char *err, size_t errlen)
 
 	if (strcmp(name, "none") == 0 || !db_driver_built(name))
 		return true;
-	snprintf(path, sizeof(path), "%s/%s.so", module_dir(), name);
+	module_path(name, path, sizeof(path));
 	if (access(path, F_OK) == 0)
 		return true;
 	/* Packages ship each driver apart: say which one is missing. */
@@ -128,7 +135,7 @@ db_driver_load(const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "driver '%s' is not built into this mpworker", name);
 		return NULL;
 	}
-	snprintf(path, sizeof(path), "%s/%s.so", module_dir(), name);
+	module_path(name, path, sizeof(path));
 	/* Bind everything now: a missing symbol is an init failure, not a crash mid-job. */
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (h == NULL && !db_driver_installed(name, err, errlen))
