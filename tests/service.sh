@@ -1,5 +1,7 @@
 # --service: sd_notify READY/STATUS/STOPPING, jobs from a FIFO, SIGHUP reload, SIGTERM.
 . "$SRCDIR/tests/lib.sh"
+# children_of PID N: PID has N child processes (counted anew at each try of wait_for).
+children_of() { [ "$(pgrep -P "$1" | wc -l)" -eq "$2" ]; }
 
 # A stand-in for systemd's notify socket: records each datagram as a line.
 cat > notify.py <<'PY'
@@ -96,7 +98,7 @@ mkfifo sp.fifo
 printf '[pool]\nworkers = 2\njoblog = sp.joblog\n[jobs]\nfile = sp.fifo\n' > sp.ini
 "$MPWORKER" --service -c sp.ini >sp.out 2>sp.err &
 spmpw=$!
-wait_for 10 test "$(pgrep -P $spmpw | wc -l)" -eq 2
+wait_for 10 children_of $spmpw 2
 printf 'sleep 1; echo %s >> sp.ran\n' 1 2 3 4 5 6 > sp.jobs
 timeout 10 sh -c 'cat sp.jobs > sp.fifo' || fail "nobody read sp.fifo"
 sleep 1.5
@@ -124,7 +126,7 @@ check "no spool is left" test ! -e sp.joblog.spool
 # start.
 "$MPWORKER" --service -c sp.ini -j 1 >sp.out 2>sp.err &
 spmpw=$!
-wait_for 10 test "$(pgrep -P $spmpw | wc -l)" -eq 1
+wait_for 10 children_of $spmpw 1
 feed "sleep 1.5; echo 8 >> sp.ran" sp.fifo
 sleep 0.3
 kill -TERM $spmpw
@@ -153,7 +155,7 @@ printf '[pool]\nworkers = 2\n[database]\ndriver = sqlite\npath = s.db\ncreate = 
 	'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30000000) SELECT count(*) FROM c' > slow.ini
 "$MPWORKER" --service -c slow.ini >s.out 2>s.err &
 smpw=$!
-wait_for 5 test "$(pgrep -P $smpw | wc -l)" -eq 2
+wait_for 5 children_of $smpw 2
 kill -USR1 $smpw
 check "the status line is written" wait_for 5 grep -q "status:" s.err
 expect_grep "workers in their init hook count as starting" "status: 0 busy, 0 idle, 2 starting workers" s.err
